@@ -1,0 +1,35 @@
+"""sharedrep: Shared Representation Discovery (ShaReD).
+
+One behavioral representation shared by every animal, mapped onto each animal's own neurons,
+with no alignment of trials or time courses across animals.
+
+>>> import sharedrep as sr
+>>> cohort, truth = sr.simulate.cohort(n_sessions=4, seed=0)
+>>> model = sr.ShaReD(n_components=3, lags=truth.lags).fit(cohort)
+"""
+
+from . import simulate
+from .data import Cohort, Session
+from .errors import DataError, SharedRepWarning
+from .estimator import SessionFit, ShaReD
+from .features import TemporalExpansion, raised_cosine_basis
+from .metrics import Scores
+from .stats import SessionStats, compute_stats
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Cohort",
+    "DataError",
+    "Scores",
+    "Session",
+    "SessionFit",
+    "SessionStats",
+    "ShaReD",
+    "SharedRepWarning",
+    "TemporalExpansion",
+    "__version__",
+    "compute_stats",
+    "raised_cosine_basis",
+    "simulate",
+]

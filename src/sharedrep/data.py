@@ -1,0 +1,366 @@
+"""Data containers: one :class:`Session` per recording, a :class:`Cohort` of sessions.
+
+A session holds behavior ``(n_samples, n_features)`` and neural activity
+``(n_samples, n_neurons)`` sampled on the same time base, optional segment ids (trials or
+continuous blocks) and metadata. Sessions of a cohort share their behavioral feature names and
+nothing else: neuron counts, lengths and trial structure are free.
+
+Arrays are kept by reference, not copied. In-memory numpy arrays are validated on construction;
+array-likes that are read lazily (``np.memmap``, zarr, h5py) are validated chunk by chunk when
+their statistics are computed, so that constructing a session never reads a large file.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError, SharedRepWarning
+
+__all__ = ["Cohort", "Session"]
+
+NAN_POLICIES = ("raise", "omit")
+
+
+def _is_lazy(a: Any) -> bool:
+    """True for array-likes whose values should not be read at construction."""
+    return isinstance(a, np.memmap) or not isinstance(a, np.ndarray)
+
+
+def _as_table(
+    data: Any, what: str, session: str, names: Sequence[str] | None
+) -> tuple[Any, tuple[str, ...], np.ndarray | None]:
+    """Return ``(values, column_names, time_index)`` for an array, DataFrame or DataArray."""
+    index = None
+    if isinstance(data, pd.Series):
+        data = data.to_frame()
+    if isinstance(data, pd.DataFrame):
+        names = names if names is not None else [str(c) for c in data.columns]
+        index = np.asarray(data.index)
+        values: Any = data.to_numpy()
+    elif type(data).__name__ == "DataArray":  # xarray, without importing it for plain arrays
+        if data.ndim == 1:
+            data = data.expand_dims("feature", axis=1)
+        if data.ndim != 2:
+            raise DataError(f"session {session!r}: {what} must be 2-D, got dims {data.dims}")
+        if "time" in data.dims and data.dims[0] != "time":
+            data = data.transpose("time", ...)
+        other = data.dims[1]
+        if names is None and other in data.coords:
+            names = [str(v) for v in data.coords[other].values]
+        if data.dims[0] in data.coords:
+            index = np.asarray(data.coords[data.dims[0]].values)
+        values = data.values
+    elif hasattr(data, "shape") and hasattr(data, "__getitem__"):
+        values = data  # numpy, memmap, zarr, h5py: kept by reference
+    else:
+        values = np.asarray(data)
+    if values.ndim == 1:
+        values = values[:, None] if isinstance(values, np.ndarray) else np.asarray(values)[:, None]
+    if values.ndim != 2:
+        raise DataError(
+            f"session {session!r}: {what} must be 2-D (samples x columns), got shape {values.shape}"
+        )
+    if isinstance(values, np.ndarray) and not np.issubdtype(values.dtype, np.number):
+        raise DataError(f"session {session!r}: {what} must be numeric, got dtype {values.dtype}")
+    ncol = values.shape[1]
+    if names is None:
+        prefix = "x" if what == "behavior" else "n"
+        names = [f"{prefix}{i}" for i in range(ncol)]
+    names = tuple(str(n) for n in names)
+    if len(names) != ncol:
+        raise DataError(f"session {session!r}: {len(names)} {what} names for {ncol} columns")
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise DataError(f"session {session!r}: duplicate {what} names {dup}")
+    return values, names, index
+
+
+class Session:
+    """One recording: behavior and neural activity on a common time base.
+
+    Parameters
+    ----------
+    behavior : array-like, DataFrame or DataArray, shape (n_samples, n_features)
+        Behavioral variables (any units; they are centred per session and scaled by the
+        pooled standard deviation over the cohort when fitting). DataFrame columns or the
+        DataArray's non-time coordinate give the feature names.
+    neural : array-like, DataFrame or DataArray, shape (n_samples, n_neurons)
+        Neural activity (spike counts, rates, dF/F, ...). Column names give neuron ids.
+    segments : array-like, shape (n_samples,), optional
+        Trial or block label of each sample. Temporal lags never cross a change of label, and
+        cross-validation folds are whole segments. ``None``: one continuous block.
+    name : str, optional
+        Unique session name within a cohort (default given by the cohort: ``"session<i>"``).
+    subject : str, optional
+        Animal id; several sessions may share one (default: the session name).
+    condition : str, optional
+        Experimental condition, e.g. ``"naive"`` or ``"expert"``.
+    feature_names, neuron_names : sequence of str, optional
+        Override the names taken from DataFrame/DataArray labels.
+    rate : float, optional
+        Sampling rate in Hz (lags are in samples; the rate converts them to seconds in outputs).
+    metadata : mapping, optional
+        Free-form metadata (kept, never interpreted).
+    nan_policy : {"raise", "omit"}
+        ``"raise"`` (default): any NaN or inf is an error. ``"omit"``: samples with a non-finite
+        value in behavior or neural data are excluded (they also break lag windows, like a
+        segment boundary); their number is reported in a warning and in ``n_omitted``.
+
+    Attributes
+    ----------
+    usable : ndarray of bool, shape (n_samples,)
+        Samples that enter the analysis (all True unless ``nan_policy="omit"`` removed some).
+    n_omitted : int
+        Number of samples excluded because of non-finite values.
+
+    Examples
+    --------
+    >>> import numpy as np, sharedrep as sr
+    >>> rng = np.random.default_rng(0)
+    >>> s = sr.Session(rng.normal(size=(100, 2)), rng.normal(size=(100, 5)), name="m1",
+    ...                feature_names=["lever", "lick"])
+    >>> s.n_samples, s.n_features, s.n_neurons
+    (100, 2, 5)
+    """
+
+    def __init__(
+        self,
+        behavior: Any,
+        neural: Any,
+        segments: Any = None,
+        *,
+        name: str | None = None,
+        subject: str | None = None,
+        condition: str | None = None,
+        feature_names: Sequence[str] | None = None,
+        neuron_names: Sequence[str] | None = None,
+        rate: float | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        nan_policy: str = "raise",
+    ) -> None:
+        label = name if name is not None else "<unnamed>"
+        if nan_policy not in NAN_POLICIES:
+            raise DataError(
+                f"session {label!r}: nan_policy must be one of {NAN_POLICIES}, got {nan_policy!r}"
+            )
+        self.behavior, self.feature_names, time_b = _as_table(
+            behavior, "behavior", label, feature_names
+        )
+        self.neural, self.neuron_names, time_n = _as_table(neural, "neural", label, neuron_names)
+        n_b, n_n = self.behavior.shape[0], self.neural.shape[0]
+        if n_b != n_n:
+            raise DataError(
+                f"session {label!r}: behavior has {n_b} samples but neural has "
+                f"{n_n}; both must be on the same time base"
+            )
+        self.time = time_b if time_b is not None else time_n
+        self.name = name
+        self.subject = subject
+        self.condition = condition
+        if rate is not None and not (np.isfinite(rate) and rate > 0):
+            raise DataError(f"session {label!r}: rate must be a positive number in Hz, got {rate}")
+        self.rate = None if rate is None else float(rate)
+        self.metadata = dict(metadata or {})
+        self.nan_policy = nan_policy
+        self.segments = self._validate_segments(segments, label)
+        self.usable = np.ones(n_b, dtype=bool)
+        self.n_omitted = 0
+        if not _is_lazy(self.behavior) and not _is_lazy(self.neural):
+            self._check_finite(label)
+
+    # -- validation -----------------------------------------------------------------------
+    def _validate_segments(self, segments: Any, label: str) -> np.ndarray | None:
+        if segments is None:
+            return None
+        seg = np.asarray(segments)
+        if seg.ndim != 1 or seg.shape[0] != self.n_samples:
+            raise DataError(
+                f"session {label!r}: segments must have shape ({self.n_samples},), got {seg.shape}"
+            )
+        if seg.dtype.kind == "f" and not np.all(np.isfinite(seg)):
+            raise DataError(f"session {label!r}: segments contain NaN; label every sample")
+        codes, _ = pd.factorize(seg, sort=False)
+        return codes.astype(np.int64)
+
+    def _check_finite(self, label: str) -> None:
+        bad_b = ~np.isfinite(self.behavior).all(axis=1)
+        bad_n = ~np.isfinite(self.neural).all(axis=1)
+        bad = bad_b | bad_n
+        if not bad.any():
+            return
+        if self.nan_policy == "raise":
+            raise DataError(
+                f"session {label!r}: {int(bad_b.sum())} behavior and {int(bad_n.sum())} neural "
+                f"samples contain NaN or inf (first at sample {int(np.flatnonzero(bad)[0])}); "
+                "clean them or pass nan_policy='omit' to exclude those samples"
+            )
+        self.usable = ~bad
+        self.n_omitted = int(bad.sum())
+        warnings.warn(
+            f"session {label!r}: omitting {self.n_omitted} of {self.n_samples} samples "
+            "with NaN or inf (nan_policy='omit')",
+            SharedRepWarning,
+            stacklevel=3,
+        )
+
+    # -- shape ----------------------------------------------------------------------------
+    @property
+    def n_samples(self) -> int:
+        """Number of time samples."""
+        return int(self.behavior.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        """Number of behavioral variables."""
+        return int(self.behavior.shape[1])
+
+    @property
+    def n_neurons(self) -> int:
+        """Number of neurons (units, ROIs, axons)."""
+        return int(self.neural.shape[1])
+
+    @property
+    def duration(self) -> float | None:
+        """Length in seconds, when the sampling rate is known."""
+        return None if self.rate is None else self.n_samples / self.rate
+
+    def replace(self, **changes: Any) -> Session:
+        """Return a shallow copy with some metadata fields changed (arrays are shared)."""
+        new = object.__new__(Session)
+        new.__dict__.update(self.__dict__)
+        for key, value in changes.items():
+            if key not in ("name", "subject", "condition", "metadata", "rate"):
+                raise TypeError(f"replace() cannot change {key!r}")
+            setattr(new, key, value)
+        return new
+
+    def __repr__(self) -> str:
+        extra = "".join(
+            f", {k}={v!r}"
+            for k, v in (("subject", self.subject), ("condition", self.condition))
+            if v
+        )
+        return (
+            f"Session(name={self.name!r}, samples={self.n_samples}, "
+            f"features={self.n_features}, neurons={self.n_neurons}{extra})"
+        )
+
+
+class Cohort(Sequence[Session]):
+    """An ordered collection of sessions that share their behavioral features.
+
+    Parameters
+    ----------
+    sessions : iterable of Session
+        At least one session. Unnamed sessions are named ``"session<i>"`` (by position); a
+        missing ``subject`` defaults to the session name.
+
+    Raises
+    ------
+    DataError
+        Empty cohort, duplicate session names, feature names that differ between sessions, or
+        sampling rates that differ (lags are counted in samples, so rates must agree).
+
+    Examples
+    --------
+    >>> import sharedrep as sr
+    >>> cohort, truth = sr.simulate.cohort(n_sessions=3, seed=0)
+    >>> len(cohort), cohort.names[:2]
+    (3, ('session0', 'session1'))
+    """
+
+    def __init__(self, sessions: Iterable[Session]) -> None:
+        items = list(sessions)
+        if not items:
+            raise DataError("empty cohort: give at least one Session")
+        named = []
+        for i, s in enumerate(items):
+            if not isinstance(s, Session):
+                raise DataError(f"cohort item {i} is a {type(s).__name__}, not a Session")
+            name = s.name if s.name is not None else f"session{i}"
+            named.append(s.replace(name=name, subject=s.subject or name))
+        names = [s.name for s in named]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise DataError(f"duplicate session names in cohort: {dup}")
+        ref = named[0]
+        for s in named[1:]:
+            if s.feature_names != ref.feature_names:
+                raise DataError(
+                    f"session {s.name!r} has behavior features {list(s.feature_names)} but "
+                    f"session {ref.name!r} has {list(ref.feature_names)}; every session needs "
+                    "the same behavioral variables in the same order"
+                )
+        rates = {s.name: s.rate for s in named if s.rate is not None}
+        if len(set(rates.values())) > 1:
+            raise DataError(
+                f"sessions have different sampling rates {rates}; lags are counted "
+                "in samples, so resample to one rate first"
+            )
+        self._sessions = tuple(named)
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def __iter__(self) -> Iterator[Session]:
+        return iter(self._sessions)
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            for s in self._sessions:
+                if s.name == key:
+                    return s
+            raise KeyError(f"no session named {key!r}; sessions are {list(self.names)}")
+        if isinstance(key, slice):
+            return Cohort(self._sessions[key])
+        return self._sessions[key]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Session names, in order."""
+        return tuple(s.name for s in self._sessions)  # type: ignore[misc]
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """Behavioral feature names shared by every session."""
+        return self._sessions[0].feature_names
+
+    @property
+    def rate(self) -> float | None:
+        """Common sampling rate in Hz, if any session declares one."""
+        return next((s.rate for s in self._sessions if s.rate is not None), None)
+
+    def subset(self, names: Iterable[str]) -> Cohort:
+        """Cohort of the named sessions, in the given order."""
+        return Cohort([self[n] for n in names])
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per session: subject, condition, samples, neurons, segments."""
+        return pd.DataFrame(
+            {
+                "subject": [s.subject for s in self],
+                "condition": [s.condition for s in self],
+                "samples": [s.n_samples for s in self],
+                "neurons": [s.n_neurons for s in self],
+                "segments": [0 if s.segments is None else int(s.segments.max()) + 1 for s in self],
+            },
+            index=pd.Index(self.names, name="session"),
+        )
+
+    def __repr__(self) -> str:
+        n = sum(s.n_neurons for s in self)
+        return f"Cohort({len(self)} sessions, {n} neurons, features={list(self.feature_names)})"
+
+
+def as_cohort(data: Session | Cohort | Iterable[Session]) -> Cohort:
+    """Accept a session, a cohort or a list of sessions and return a cohort."""
+    if isinstance(data, Cohort):
+        return data
+    if isinstance(data, Session):
+        return Cohort([data])
+    return Cohort(data)

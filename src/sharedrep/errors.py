@@ -1,0 +1,17 @@
+"""Exception and warning types raised by sharedrep.
+
+Every error about user data names the session (or file, or argument) it concerns, so that a
+message read in a log of a 40-session fit says where to look.
+"""
+
+from __future__ import annotations
+
+__all__ = ["DataError", "SharedRepWarning"]
+
+
+class DataError(ValueError):
+    """Input data are malformed or inconsistent (shapes, names, non-finite values, ...)."""
+
+
+class SharedRepWarning(UserWarning):
+    """Something in the data was handled in a documented, non-default way (see the message)."""

@@ -1,0 +1,505 @@
+"""Sufficient statistics: one chunked pass over each session, then everything in q-space.
+
+For each session and each block of samples (a cross-validation fold, or the whole session) we
+accumulate raw sums of the lagged design ``phi`` (q columns) and the neural data ``y``
+(n columns):
+
+    count, sum(phi), sum(y), phi'phi, phi'y, sum(y**2)  [or y'y],  sum(x), sum(x**2)
+
+where ``x`` is behavior at the valid rows (for the pooled standard deviation). Sums are taken
+about a per-session shift (the first chunk's means) for numerical accuracy. Blocks add, so the
+statistics of a training set are ``total - held-out fold``; nothing here needs the raw data again.
+
+:func:`standardize` turns the statistics of a cohort into the centred, scaled matrices of the
+model (``C_s``, ``A_s``, ...) that the solver works on.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .data import Cohort, Session
+from .errors import DataError, SharedRepWarning
+from .features import TemporalExpansion, valid_rows
+
+__all__ = ["SessionStats", "Standardized", "compute_stats", "standardize"]
+
+#: default bound on the number of design entries held at once (rows x q), ~64 MB of float64
+DEFAULT_CHUNK_ENTRIES = 8_000_000
+
+
+@dataclass(frozen=True)
+class SessionStats:
+    """Additive statistics of one session, per block of samples.
+
+    All arrays have a leading block axis of length K (folds; K = 1 for a whole session).
+    Sums are about ``shift_x`` (behavior) and ``shift_y`` (neural).
+
+    Attributes
+    ----------
+    name : str
+        Session name.
+    count : ndarray, shape (K,)
+        Number of valid rows.
+    sum_phi : ndarray, shape (K, q)
+    sum_y : ndarray, shape (K, n)
+    phi_phi : ndarray, shape (K, q, q)
+    phi_y : ndarray, shape (K, q, n)
+    y_sq : ndarray, shape (K, n) or (K, n, n)
+        Sum of squares per neuron, or the full neural Gram matrix when requested (needed by the
+        ``"correlation"`` objective).
+    sum_x, sum_xx : ndarray, shape (K, p)
+        Sum and sum of squares of behavior at the valid rows (lag 0).
+    shift_x : ndarray, shape (p,)
+    shift_y : ndarray, shape (n,)
+    shift_phi : ndarray, shape (q,)
+        The behavior shift seen through the design (per column).
+    """
+
+    name: str
+    count: np.ndarray
+    sum_phi: np.ndarray
+    sum_y: np.ndarray
+    phi_phi: np.ndarray
+    phi_y: np.ndarray
+    y_sq: np.ndarray
+    sum_x: np.ndarray
+    sum_xx: np.ndarray
+    shift_x: np.ndarray
+    shift_y: np.ndarray
+    shift_phi: np.ndarray
+
+    _BLOCKED = ("count", "sum_phi", "sum_y", "phi_phi", "phi_y", "y_sq", "sum_x", "sum_xx")
+
+    @property
+    def n_blocks(self) -> int:
+        """Number of blocks K."""
+        return int(self.count.shape[0])
+
+    @property
+    def has_gram(self) -> bool:
+        """Whether the full neural Gram matrix was accumulated."""
+        return self.y_sq.ndim == 3
+
+    def _map(self, fn) -> SessionStats:
+        return replace(self, **{k: fn(getattr(self, k)) for k in self._BLOCKED})
+
+    def total(self) -> SessionStats:
+        """Sum over blocks (K = 1)."""
+        return self._map(lambda a: a.sum(axis=0, keepdims=True))
+
+    def block(self, k: int | Sequence[int]) -> SessionStats:
+        """Statistics of block(s) ``k`` only, summed."""
+        idx = np.atleast_1d(k)
+        return self._map(lambda a: a[idx].sum(axis=0, keepdims=True))
+
+    def without(self, k: int | Sequence[int]) -> SessionStats:
+        """Statistics of all blocks except ``k``: the training set of fold ``k``."""
+        keep = np.setdiff1d(np.arange(self.n_blocks), np.atleast_1d(k))
+        return self.block(keep)
+
+    def __add__(self, other: SessionStats) -> SessionStats:
+        """Block-wise sum of two statistics of the same session (same shifts)."""
+        if not (
+            np.array_equal(self.shift_x, other.shift_x)
+            and np.array_equal(self.shift_y, other.shift_y)
+        ):
+            raise ValueError(
+                f"session {self.name!r}: cannot add statistics taken about different shifts"
+            )
+        return replace(self, **{k: getattr(self, k) + getattr(other, k) for k in self._BLOCKED})
+
+    # -- centred moments of the single block -----------------------------------------------
+    def _one(self) -> SessionStats:
+        return self if self.n_blocks == 1 else self.total()
+
+    def means(self) -> tuple[np.ndarray, np.ndarray]:
+        """Means of the design ``(q,)`` and of neural activity ``(n,)`` over valid rows."""
+        s = self._one()
+        c = s.count[0]
+        return s.sum_phi[0] / c + s.shift_phi, s.sum_y[0] / c + s.shift_y
+
+    def centered(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Centred cross-products of the whole (summed) statistics.
+
+        Returns
+        -------
+        cov_phi : ndarray, shape (q, q)
+            ``sum (phi - mean)(phi - mean)'`` (not divided by the count).
+        cross : ndarray, shape (q, n)
+            ``sum (phi - mean)(y - mean)'``.
+        y_sq : ndarray, shape (n,) or (n, n)
+            Centred sum of squares per neuron, or the centred Gram matrix.
+        """
+        s = self._one()
+        c = s.count[0]
+        mp, my = s.sum_phi[0] / c, s.sum_y[0] / c
+        cov_phi = s.phi_phi[0] - c * np.outer(mp, mp)
+        cross = s.phi_y[0] - c * np.outer(mp, my)
+        y_sq = s.y_sq[0] - c * (np.outer(my, my) if s.has_gram else my * my)
+        return cov_phi, cross, y_sq
+
+    def residual_ss(self, coef: np.ndarray, intercept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-neuron residual and total sums of squares of a linear prediction.
+
+        The prediction is ``y_hat = intercept + phi @ coef`` in the session's raw units (e.g. a
+        model fitted on other blocks); the total sum of squares is about this block's own mean,
+        so ``1 - sse / sst`` is the held-out R².
+
+        Parameters
+        ----------
+        coef : ndarray, shape (q, n)
+        intercept : ndarray, shape (n,)
+
+        Returns
+        -------
+        sse, sst : ndarray, shape (n,)
+        """
+        s = self._one()
+        T = s.count[0]
+        c = intercept + s.shift_phi @ coef - s.shift_y  # the intercept about the shifts
+        yy = np.diagonal(s.y_sq[0]) if s.has_gram else s.y_sq[0]
+        sse = (
+            yy
+            - 2 * np.einsum("qn,qn->n", s.phi_y[0], coef)
+            + np.einsum("qn,qn->n", s.phi_phi[0] @ coef, coef)
+            + T * c**2
+            + 2 * c * (s.sum_phi[0] @ coef)
+            - 2 * c * s.sum_y[0]
+        )
+        sst = yy - s.sum_y[0] ** 2 / T
+        return np.maximum(sse, 0.0), np.maximum(sst, 0.0)
+
+    def behavior_moments(self) -> tuple[np.ndarray, np.ndarray]:
+        """Count-weighted centred behavior: ``(count, sum (x - mean)^2)`` per feature."""
+        s = self._one()
+        c = s.count[0]
+        return c, s.sum_xx[0] - s.sum_x[0] ** 2 / c
+
+
+def _chunk_rows(expansion: TemporalExpansion, q: int, n: int, chunk_size: int | None) -> int:
+    if chunk_size is not None:
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be a positive number of rows, got {chunk_size}")
+        return int(chunk_size)
+    return max(1024, DEFAULT_CHUNK_ENTRIES // max(q + n, 1))
+
+
+def compute_stats(
+    session: Session,
+    expansion: TemporalExpansion,
+    *,
+    folds: np.ndarray | None = None,
+    n_folds: int | None = None,
+    gram: bool = False,
+    chunk_size: int | None = None,
+) -> SessionStats:
+    """One pass over a session, accumulating its sufficient statistics.
+
+    Parameters
+    ----------
+    session : Session
+    expansion : TemporalExpansion
+        Lags (and basis) of the design.
+    folds : ndarray of int, shape (n_samples,), optional
+        Block index ``0 .. n_folds-1`` of each sample; statistics are kept per block.
+    n_folds : int, optional
+        Number of blocks (default ``folds.max() + 1``, or 1 without folds).
+    gram : bool
+        Accumulate the full neural Gram matrix ``y'y`` (n x n) instead of per-neuron sums of
+        squares. Costs ``n^2`` per row; only the ``"correlation"`` objective needs it.
+    chunk_size : int, optional
+        Rows per chunk. Peak memory is about ``chunk_size * (q + n)`` floats plus the
+        ``q * (q + n)`` statistics, whatever the recording length. Default: ~64 MB of design.
+
+    Returns
+    -------
+    SessionStats
+
+    Raises
+    ------
+    DataError
+        The session is too short for the lags (no valid row), or a lazily read chunk holds NaN
+        or inf under ``nan_policy="raise"``.
+    """
+    name = session.name or "<unnamed>"
+    T, p, n = session.n_samples, session.n_features, session.n_neurons
+    q = expansion.n_columns(p)
+    valid = valid_rows(
+        T, expansion.lags, session.segments, session.usable if session.n_omitted else None
+    )
+    rows = np.flatnonzero(valid)
+    if rows.size == 0:
+        lo, hi = expansion.window
+        raise DataError(
+            f"session {name!r} is too short for lags {lo}..{hi}: no window of "
+            f"{expansion.span} consecutive samples fits inside one segment"
+        )
+    if folds is None:
+        fold_of = None
+        K = 1 if n_folds is None else int(n_folds)
+    else:
+        fold_of = np.asarray(folds, dtype=np.int64)
+        K = int(fold_of.max()) + 1 if n_folds is None else int(n_folds)
+    check_finite = not isinstance(session.behavior, np.ndarray) or isinstance(
+        session.behavior, np.memmap
+    )
+
+    tau_min, tau_max = expansion.window
+    step = _chunk_rows(expansion, q, n, chunk_size)
+    count = np.zeros(K)
+    sum_phi, sum_y = np.zeros((K, q)), np.zeros((K, n))
+    phi_phi, phi_y = np.zeros((K, q, q)), np.zeros((K, q, n))
+    y_sq = np.zeros((K, n, n)) if gram else np.zeros((K, n))
+    sum_x, sum_xx = np.zeros((K, p)), np.zeros((K, p))
+    shift_x = shift_y = None
+    buf = np.empty((min(step, rows.size), q + n))
+
+    for start in range(0, rows.size, step):
+        r = rows[start : start + step]
+        first, last = int(r[0]), int(r[-1])
+        xb = np.asarray(session.behavior[first - tau_max : last - tau_min + 1], dtype=float)
+        yb = np.asarray(session.neural[first : last + 1], dtype=float)
+        if check_finite and not (np.isfinite(xb).all() and np.isfinite(yb).all()):
+            raise DataError(
+                f"session {name!r}: NaN or inf in samples {first}..{last} "
+                "(found while reading the data)"
+            )
+        if shift_x is None:  # the first chunk's means: sums about them stay accurate
+            shift_x = xb.mean(axis=0)
+            shift_y = yb.mean(axis=0)
+        xb -= shift_x
+        z = buf[: r.size]
+        phi, y = z[:, :q], z[:, q:]
+        expansion.design_rows(xb, r - (first - tau_max), out=phi)
+        np.take(yb, r - first, axis=0, out=y)
+        y -= shift_y
+        x0 = xb[r - (first - tau_max)]  # behavior at lag 0 on the valid rows
+        blocks = [(0, slice(None))] if fold_of is None else _split_by_block(fold_of[r])
+        for k, sel in blocks:
+            zk = z[sel]
+            prod = zk[:, :q].T @ zk  # the one big product: phi'[phi y]
+            phi_phi[k] += prod[:, :q]
+            phi_y[k] += prod[:, q:]
+            count[k] += zk.shape[0]
+            sum_phi[k] += zk[:, :q].sum(axis=0)
+            yk = zk[:, q:]
+            sum_y[k] += yk.sum(axis=0)
+            if gram:
+                y_sq[k] += yk.T @ yk
+            else:
+                y_sq[k] += np.einsum("ij,ij->j", yk, yk)
+            xk = x0[sel]
+            sum_x[k] += xk.sum(axis=0)
+            sum_xx[k] += np.einsum("ij,ij->j", xk, xk)
+
+    # the shift seen through the design: a constant behavior block of one window
+    shift_phi = expansion.design_rows(np.tile(shift_x, (expansion.span, 1)), np.array([tau_max]))[0]
+    return SessionStats(
+        name,
+        count,
+        sum_phi,
+        sum_y,
+        phi_phi,
+        phi_y,
+        y_sq,
+        sum_x,
+        sum_xx,
+        shift_x,
+        shift_y,
+        shift_phi,
+    )
+
+
+def _split_by_block(labels: np.ndarray) -> list[tuple[int, np.ndarray | slice]]:
+    """Row selections of each block label within a chunk (slices when contiguous)."""
+    if labels[0] == labels[-1] and np.all(labels == labels[0]):
+        return [(int(labels[0]), slice(None))]
+    return [(int(k), np.flatnonzero(labels == k)) for k in np.unique(labels)]
+
+
+def fold_labels(session: Session, n_folds: int) -> np.ndarray:
+    """Fold index of each sample: whole segments, in contiguous groups, ``0 .. n_folds-1``.
+
+    Segments (in order of first appearance) are split into ``n_folds`` consecutive groups of
+    nearly equal numbers of segments. Without segments, the recording is cut into ``n_folds``
+    contiguous blocks of nearly equal length.
+
+    Raises
+    ------
+    DataError
+        Fewer segments than folds.
+    """
+    T = session.n_samples
+    if session.segments is None:
+        return (np.arange(T) * n_folds // T).astype(np.int64)
+    n_seg = int(session.segments.max()) + 1
+    if n_seg < n_folds:
+        raise DataError(
+            f"session {session.name!r} has {n_seg} segments, fewer than the "
+            f"{n_folds} folds; use fewer folds or segments=None (contiguous blocks)"
+        )
+    return (session.segments * n_folds // n_seg).astype(np.int64)
+
+
+# -- standardisation: statistics of a cohort -> the model's matrices ----------------------------
+@dataclass(frozen=True)
+class Standardized:
+    """Centred, scaled statistics of a cohort: the inputs of the solver.
+
+    Attributes
+    ----------
+    names : tuple of str
+    cov : ndarray, shape (S, q, q)
+        ``C0_s = Phi_s' Phi_s`` of the standardized design (no ridge).
+    cross : list of ndarray, shape (q, n_s)
+        ``A_s = Phi_s' Y_s`` with neurons scaled by ``neural_scale``.
+    y_sq : list of ndarray, shape (n_s,) or (n_s, n_s)
+        Centred, scaled sums of squares (or Gram matrices) of neural activity.
+    count : ndarray, shape (S,)
+    feature_scale : ndarray, shape (p,)
+        Pooled standard deviation of each behavioral feature (1 where constant).
+    column_scale : ndarray, shape (q,)
+        Multiplier applied to each design column (0 for constant features).
+    neural_scale : list of ndarray, shape (n_s,)
+        Standard deviation used for each neuron (1 for silent neurons or raw units).
+    active : ndarray of bool, shape (q,)
+        Design columns that carry variance (False for constant features).
+    """
+
+    names: tuple[str, ...]
+    cov: np.ndarray
+    cross: list[np.ndarray]
+    y_sq: list[np.ndarray]
+    count: np.ndarray
+    feature_scale: np.ndarray
+    column_scale: np.ndarray
+    neural_scale: list[np.ndarray]
+    active: np.ndarray
+
+
+def pooled_feature_scale(stats: Sequence[SessionStats]) -> np.ndarray:
+    """Pooled standard deviation of each behavioral feature, per-session means removed.
+
+    ``sqrt( sum_s sum_t (x_st - mean_s)^2 / sum_s T_s )``; 0 for a feature constant in every
+    session.
+    """
+    counts, ss = zip(*(s.behavior_moments() for s in stats), strict=True)
+    return np.sqrt(np.maximum(np.sum(ss, axis=0), 0.0) / np.sum(counts))
+
+
+def standardize(
+    stats: Sequence[SessionStats],
+    expansion: TemporalExpansion,
+    feature_names: Sequence[str],
+    *,
+    zscore_neurons: bool = True,
+    feature_scale: np.ndarray | None = None,
+    warn: bool = True,
+) -> Standardized:
+    """Centre per session, scale behavior by the pooled std and (optionally) z-score neurons.
+
+    Parameters
+    ----------
+    stats : sequence of SessionStats
+        One per session (blocks are summed).
+    expansion : TemporalExpansion
+    feature_names : sequence of str
+        For messages.
+    zscore_neurons : bool
+        Divide each neuron by its standard deviation in its session (default), so that each
+        neuron counts equally; otherwise keep raw units.
+    feature_scale : ndarray, shape (p,), optional
+        Use these behavior scales instead of pooling them from ``stats`` (to map a new session
+        with a fitted model's scaling).
+    warn : bool
+        Emit warnings for constant features, silent neurons and suspected unit mismatches.
+    """
+    stats = [s._one() for s in stats]
+    pooled = pooled_feature_scale(stats) if feature_scale is None else np.asarray(feature_scale)
+    constant = ~(pooled > 1e-12 * max(1.0, float(np.max(pooled, initial=0.0))))
+    if warn and constant.any() and feature_scale is None:
+        warnings.warn(
+            f"behavior features {[feature_names[i] for i in np.flatnonzero(constant)]} "
+            "are constant in every session; they are left out of the fit "
+            "(their loadings are 0)",
+            SharedRepWarning,
+            stacklevel=3,
+        )
+    if warn and feature_scale is None and len(stats) > 1:
+        _warn_unit_mismatch(stats, pooled, feature_names)
+    safe = np.where(constant, 1.0, pooled)
+    col = expansion.column_scale(np.where(constant, 0.0, 1.0 / safe))
+    covs, crosses, ysqs, nscales = [], [], [], []
+    for s in stats:
+        cov_phi, cross, y_sq = s.centered()
+        var = (np.diag(y_sq) if y_sq.ndim == 2 else y_sq) / s.count[0]
+        silent = ~(var > 1e-12 * max(1.0, float(np.max(var, initial=0.0))))
+        if warn and silent.any():
+            warnings.warn(
+                f"session {s.name!r}: {int(silent.sum())} silent neuron(s) (no variance "
+                f"over the analysed samples), index {np.flatnonzero(silent)[:10].tolist()}"
+                "; they are kept with zero readout and R² NaN",
+                SharedRepWarning,
+                stacklevel=3,
+            )
+        sd = np.where(silent | (not zscore_neurons), 1.0, np.sqrt(np.where(silent, 1.0, var)))
+        covs.append(cov_phi * np.outer(col, col))
+        crosses.append(cross * col[:, None] / sd[None, :])
+        ysqs.append(y_sq / np.outer(sd, sd) if y_sq.ndim == 2 else y_sq / sd**2)
+        nscales.append(sd)
+    return Standardized(
+        names=tuple(s.name for s in stats),
+        cov=np.stack(covs),
+        cross=crosses,
+        y_sq=ysqs,
+        count=np.array([s.count[0] for s in stats]),
+        feature_scale=np.where(constant, 1.0, pooled),
+        column_scale=col,
+        neural_scale=nscales,
+        active=col != 0,
+    )
+
+
+def _warn_unit_mismatch(
+    stats: Sequence[SessionStats], pooled: np.ndarray, feature_names: Sequence[str]
+) -> None:
+    """Warn when a session's spread of a feature is >10x off the pooled one (units differ?)."""
+    for s in stats:
+        c, ss = s.behavior_moments()
+        sd = np.sqrt(np.maximum(ss, 0) / c)
+        ratio = sd / np.where(pooled > 0, pooled, 1.0)
+        off = (pooled > 0) & (sd > 0) & ((ratio > 10) | (ratio < 0.1))
+        if off.any():
+            bad = {feature_names[i]: round(float(ratio[i]), 3) for i in np.flatnonzero(off)}
+            warnings.warn(
+                f"session {s.name!r}: standard deviation of {bad} is more than 10x off the "
+                "pooled one (ratio shown); behavior is scaled by the pooled std so that a "
+                "weight means the same in every session. Are the units the same?",
+                SharedRepWarning,
+                stacklevel=4,
+            )
+
+
+def cohort_stats(
+    cohort: Cohort,
+    expansion: TemporalExpansion,
+    *,
+    n_folds: int | None = None,
+    gram: bool = False,
+    chunk_size: int | None = None,
+) -> list[SessionStats]:
+    """Statistics of every session, per fold when ``n_folds`` is given (see :func:`fold_labels`)."""
+    out = []
+    for s in cohort:
+        folds = None if n_folds is None else fold_labels(s, n_folds)
+        out.append(
+            compute_stats(
+                s, expansion, folds=folds, n_folds=n_folds, gram=gram, chunk_size=chunk_size
+            )
+        )
+    return out
