@@ -118,7 +118,7 @@ def fit_subspace(
     Ct = Linv @ C @ Linv.T
     Gt = Linv @ G @ Linv.T
     Gt_bar = Linv @ G_bar @ Linv.T
-    evals, evecs = np.linalg.eigh((Gt_bar + Gt_bar.T) / 2)
+    _, evecs = np.linalg.eigh((Gt_bar + Gt_bar.T) / 2)
     U0 = evecs[:, ::-1][:, :d]
     f0, g0 = subspace_objective(U0, Ct, Gt, weights)
     scale = max(abs(f0), np.finfo(float).tiny)
