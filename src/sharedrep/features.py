@@ -28,7 +28,7 @@ def raised_cosine_basis(lags: Sequence[int], n_basis: int) -> np.ndarray:
         Lags in samples, sorted ascending.
     n_basis : int
         Number of bumps (``1 <= n_basis <= L``). Centres are evenly spaced from the first to the
-        last lag, each bump spans two spacings, so neighbouring bumps sum to one between centres.
+        last lag, each bump reaches its neighbours' centres, so the bumps sum to one everywhere.
 
     Returns
     -------
@@ -49,7 +49,7 @@ def raised_cosine_basis(lags: Sequence[int], n_basis: int) -> np.ndarray:
         return np.ones((L, 1))
     centres = np.linspace(lags[0], lags[-1], n_basis)
     spacing = centres[1] - centres[0]
-    arg = np.clip((lags[:, None] - centres[None, :]) * np.pi / (2 * spacing), -np.pi, np.pi)
+    arg = np.clip((lags[:, None] - centres[None, :]) * np.pi / spacing, -np.pi, np.pi)
     return 0.5 * (1 + np.cos(arg))
 
 

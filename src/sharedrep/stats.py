@@ -262,7 +262,8 @@ def compute_stats(
     for start in range(0, rows.size, step):
         r = rows[start : start + step]
         first, last = int(r[0]), int(r[-1])
-        xb = np.asarray(session.behavior[first - tau_max : last - tau_min + 1], dtype=float)
+        # a copy: the shift below must never write into the caller's array
+        xb = np.array(session.behavior[first - tau_max : last - tau_min + 1], dtype=float)
         yb = np.asarray(session.neural[first : last + 1], dtype=float)
         if check_finite and not (np.isfinite(xb).all() and np.isfinite(yb).all()):
             raise DataError(
@@ -270,8 +271,8 @@ def compute_stats(
                 "(found while reading the data)"
             )
         if shift_x is None:  # the first chunk's means: sums about them stay accurate
-            shift_x = xb.mean(axis=0)
-            shift_y = yb.mean(axis=0)
+            shift_x = xb[r - (first - tau_max)].mean(axis=0)
+            shift_y = yb[r - first].mean(axis=0)
         xb -= shift_x
         z = buf[: r.size]
         phi, y = z[:, :q], z[:, q:]

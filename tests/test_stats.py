@@ -1,0 +1,140 @@
+"""Sufficient statistics: chunking, folds, segments and NaN handling against direct sums."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import reference_design
+
+import sharedrep as sr
+from sharedrep.features import TemporalExpansion, raised_cosine_basis, valid_rows
+from sharedrep.stats import fold_labels
+
+
+def _direct(session, lags, basis=None, rows_mask=None):
+    """Centred statistics computed from an explicitly built design (no chunking, no shifts)."""
+    X = np.asarray(session.behavior, float)
+    Y = np.asarray(session.neural, float)
+    usable = session.usable if session.n_omitted else None
+    Phi, rows = reference_design(X, lags, session.segments, usable)
+    if rows_mask is not None:
+        keep = rows_mask[rows]
+        Phi, rows = Phi[keep], rows[keep]
+    if basis is not None:
+        p = X.shape[1]
+        Phi = Phi @ np.kron(np.eye(p), basis)
+    Yr = Y[rows]
+    Pc, Yc = Phi - Phi.mean(0), Yr - Yr.mean(0)
+    return Pc.T @ Pc, Pc.T @ Yc, (Yc**2).sum(0), Yc.T @ Yc, Phi.mean(0), Yr.mean(0), len(rows)
+
+
+@pytest.mark.parametrize("chunk_size", [1, 7, 64, None])
+def test_chunked_statistics_equal_in_memory(small_cohort, chunk_size):
+    cohort, _ = small_cohort
+    session = cohort[1]
+    lags = [-2, -1, 0, 1, 2]
+    st = sr.compute_stats(session, TemporalExpansion(lags), chunk_size=chunk_size, gram=True)
+    cov, cross, ysq, gram, mphi, my, n = _direct(session, lags)
+    c_cov, c_cross, c_gram = st.centered()
+    assert st.count[0] == n
+    np.testing.assert_allclose(c_cov, cov, rtol=0, atol=1e-10 * np.abs(cov).max())
+    np.testing.assert_allclose(c_cross, cross, rtol=0, atol=1e-10 * np.abs(cross).max())
+    np.testing.assert_allclose(c_gram, gram, rtol=0, atol=1e-10 * np.abs(gram).max())
+    m_phi, m_y = st.means()
+    np.testing.assert_allclose(m_phi, mphi, atol=1e-12)
+    np.testing.assert_allclose(m_y, my, atol=1e-12)
+
+
+def test_sum_of_squares_matches_gram_diagonal(small_cohort):
+    cohort, _ = small_cohort
+    exp = TemporalExpansion(range(-1, 2))
+    diag = sr.compute_stats(cohort[0], exp).centered()[2]
+    full = sr.compute_stats(cohort[0], exp, gram=True).centered()[2]
+    np.testing.assert_allclose(diag, np.diag(full), rtol=1e-12)
+
+
+def test_fold_blocks_add_up_and_subtract(small_cohort):
+    cohort, _ = small_cohort
+    session = cohort[2]
+    exp = TemporalExpansion([-1, 0, 3])  # non-contiguous lags
+    folds = fold_labels(session, 4)
+    per_fold = sr.compute_stats(session, exp, folds=folds, chunk_size=50)
+    whole = sr.compute_stats(session, exp)
+    # raw sums are about different shifts (first-chunk means); centred moments must agree
+    assert per_fold.total().count[0] == whole.count[0]
+    for a, b in zip(per_fold.total().centered(), whole.centered(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-10 * np.abs(b).max())
+    for a, b in zip(per_fold.total().means(), whole.means(), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-12)
+    valid = valid_rows(session.n_samples, exp.lags, session.segments)
+    for k in range(4):
+        train = per_fold.without(k).centered()[0]
+        ref = _direct(session, exp.lags, rows_mask=valid & (folds != k))[0]
+        np.testing.assert_allclose(train, ref, atol=1e-10 * np.abs(ref).max())
+
+
+def test_lags_never_cross_segments():
+    X = np.arange(20.0)[:, None]
+    seg = np.repeat([0, 1, 2, 3], 5)
+    rows = valid_rows(20, np.array([-1, 0, 1]), seg)
+    assert np.flatnonzero(rows).tolist() == [1, 2, 3, 6, 7, 8, 11, 12, 13, 16, 17, 18]
+    design = TemporalExpansion([-1, 0, 1]).design(X, rows)
+    # row t holds x(t+1), x(t), x(t-1) for lags -1, 0, 1
+    np.testing.assert_array_equal(design[6], [7.0, 6.0, 5.0])
+    assert np.isnan(design[5]).all()
+
+
+def test_basis_statistics_are_the_projected_lag_statistics(small_cohort):
+    cohort, _ = small_cohort
+    lags = list(range(-3, 4))
+    basis = raised_cosine_basis(lags, 3)
+    st = sr.compute_stats(cohort[0], TemporalExpansion(lags, n_basis=3), chunk_size=33)
+    cov, cross, *_ = _direct(cohort[0], lags, basis=basis)
+    np.testing.assert_allclose(st.centered()[0], cov, atol=1e-10 * np.abs(cov).max())
+    np.testing.assert_allclose(st.centered()[1], cross, atol=1e-10 * np.abs(cross).max())
+
+
+def test_raised_cosine_basis_tiles_the_lags():
+    B = raised_cosine_basis(range(-10, 11), 5)
+    assert B.shape == (21, 5)
+    np.testing.assert_allclose(B.sum(1), 1.0, atol=1e-12)
+    assert (B >= 0).all() and np.allclose(B.max(0), 1.0)
+
+
+def test_omitted_samples_break_lag_windows():
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(200, 2)), rng.normal(size=(200, 3))
+    X[50, 1] = np.nan
+    Y[120, 0] = np.inf
+    with pytest.warns(sr.SharedRepWarning, match="omitting 2 of 200"):
+        s = sr.Session(X, Y, name="s", nan_policy="omit")
+    assert s.n_omitted == 2
+    st = sr.compute_stats(s, TemporalExpansion([-1, 0, 1]))
+    # rows 49..51 and 119..121 lose their windows, plus the two recording edges
+    assert st.count[0] == 200 - 2 - 6
+    cov, cross, *_ = _direct(s, [-1, 0, 1])
+    np.testing.assert_allclose(st.centered()[1], cross, atol=1e-10)
+
+
+def test_residual_sums_match_direct_prediction(small_cohort):
+    cohort, _ = small_cohort
+    s = cohort[0]
+    rng = np.random.default_rng(1)
+    exp = TemporalExpansion([0, 1])
+    st = sr.compute_stats(s, exp)
+    coef = rng.normal(size=(exp.n_columns(s.n_features), s.n_neurons))
+    icpt = rng.normal(size=s.n_neurons)
+    Phi, rows = reference_design(np.asarray(s.behavior), [0, 1], s.segments)
+    Y = np.asarray(s.neural)[rows]
+    sse, sst = st.residual_ss(coef, icpt)
+    np.testing.assert_allclose(sse, ((Y - icpt - Phi @ coef) ** 2).sum(0), rtol=1e-9)
+    np.testing.assert_allclose(sst, ((Y - Y.mean(0)) ** 2).sum(0), rtol=1e-9)
+
+
+def test_statistics_never_modify_the_input(small_cohort):
+    cohort, _ = small_cohort
+    s = cohort[3]
+    before_x, before_y = np.array(s.behavior, copy=True), np.array(s.neural, copy=True)
+    sr.compute_stats(s, TemporalExpansion([-2, 0, 2]), chunk_size=100, gram=True)
+    np.testing.assert_array_equal(s.behavior, before_x)
+    np.testing.assert_array_equal(s.neural, before_y)
