@@ -189,17 +189,28 @@ class TemporalExpansion:
             Columns ordered feature-major: ``(feature 0, lag 0..L-1), (feature 1, ...)``.
         """
         tau_min, tau_max = self.window
-        p = block.shape[1]
-        # windows[i, j, k] = block[i + k, j]; the row of sample t starts at i = t - tau_max and
-        # lag tau sits at k = tau_max - tau, so reverse k to order lags ascending.
-        windows = sliding_window_view(block, self.span, axis=0)
-        picked = windows[rows - tau_max][:, :, ::-1]
+        m, p = block.shape
+        r = rows.size
+        # Windows over the time-reversed block: windows[i, j, k] = block[m-1-i-k, j], so the
+        # window at i = m-1-t+tau_min holds x(t - tau_min - k), lags ascending with k.
+        windows = sliding_window_view(block[::-1], self.span, axis=0)
+        at = m - 1 - rows + tau_min
+        if self.basis is None and self.lags.size == self.span and out is not None:
+            target = out.view()
+            try:
+                target.shape = (r, p, self.span)  # a view of out, or an error: never a copy
+            except AttributeError:
+                target = None
+            if target is not None:
+                np.take(windows, at, axis=0, out=target)
+                return out
+        picked = windows[at]
         if self.lags.size != self.span:
             picked = picked[:, :, self.lags - tau_min]
         if self.basis is not None:
-            res = np.matmul(picked, self.basis).reshape(rows.size, -1)
+            res = np.matmul(picked, self.basis).reshape(r, -1)
         else:
-            res = picked.reshape(rows.size, p * self.lags.size)
+            res = picked.reshape(r, p * self.lags.size)
         if out is None:
             return np.ascontiguousarray(res)
         out[...] = res

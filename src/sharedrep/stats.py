@@ -6,8 +6,8 @@ accumulate raw sums of the lagged design ``phi`` (q columns) and the neural data
 
     count, sum(phi), sum(y), phi'phi, phi'y, sum(y**2)  [or y'y],  sum(x), sum(x**2)
 
-where ``x`` is behavior at the valid rows (for the pooled standard deviation). Sums are taken
-about a per-session shift (the first chunk's means) for numerical accuracy. Blocks add, so the
+where ``x`` is behavior at the valid rows (for the pooled standard deviation). Behavior sums are
+taken about a per-session shift (the first chunk's means) for numerical accuracy. Blocks add, so the
 statistics of a training set are ``total - held-out fold``; nothing here needs the raw data again.
 
 :func:`standardize` turns the statistics of a cohort into the centred, scaled matrices of the
@@ -256,44 +256,48 @@ def compute_stats(
     phi_phi, phi_y = np.zeros((K, q, q)), np.zeros((K, q, n))
     y_sq = np.zeros((K, n, n)) if gram else np.zeros((K, n))
     sum_x, sum_xx = np.zeros((K, p)), np.zeros((K, p))
-    shift_x = shift_y = None
-    buf = np.empty((min(step, rows.size), q + n))
+    shift_x = None
+    # Neural data are summed raw (shift 0): centring them would cost a full extra pass over
+    # the largest array, and the cancellation in sum(y^2) - T mean^2 loses only
+    # ~eps (mean/sd)^2 relative accuracy, negligible for counts, rates or dF/F.
+    shift_y = np.zeros(n)
+    # design buffer with a trailing column of ones: one product gives phi'phi, sum(phi),
+    # the count, and with y, phi'y and sum(y)
+    buf = np.empty((min(step, rows.size), q + 1))
+    buf[:, q] = 1.0
 
     for start in range(0, rows.size, step):
         r = rows[start : start + step]
         first, last = int(r[0]), int(r[-1])
         # a copy: the shift below must never write into the caller's array
         xb = np.array(session.behavior[first - tau_max : last - tau_min + 1], dtype=float)
-        yb = np.asarray(session.neural[first : last + 1], dtype=float)
+        yb = np.asarray(session.neural[first : last + 1])
+        if last - first + 1 != r.size:  # gather the valid rows (a view when contiguous)
+            yb = yb[r - first]
+        yb = yb.astype(float, copy=False)
         if check_finite and not (np.isfinite(xb).all() and np.isfinite(yb).all()):
             raise DataError(
                 f"session {name!r}: NaN or inf in samples {first}..{last} "
                 "(found while reading the data)"
             )
+        at = r - (first - tau_max)  # positions of the valid rows in the behavior block
         if shift_x is None:  # the first chunk's means: sums about them stay accurate
-            shift_x = xb[r - (first - tau_max)].mean(axis=0)
-            shift_y = yb[r - first].mean(axis=0)
+            shift_x = xb[at].mean(axis=0)
         xb -= shift_x
-        z = buf[: r.size]
-        phi, y = z[:, :q], z[:, q:]
-        expansion.design_rows(xb, r - (first - tau_max), out=phi)
-        np.take(yb, r - first, axis=0, out=y)
-        y -= shift_y
-        x0 = xb[r - (first - tau_max)]  # behavior at lag 0 on the valid rows
+        phi = buf[: r.size]
+        expansion.design_rows(xb, at, out=phi[:, :q])
+        x0 = xb[at]  # behavior at lag 0 on the valid rows
         blocks = [(0, slice(None))] if fold_of is None else _split_by_block(fold_of[r])
         for k, sel in blocks:
-            zk = z[sel]
-            prod = zk[:, :q].T @ zk  # the one big product: phi'[phi y]
-            phi_phi[k] += prod[:, :q]
-            phi_y[k] += prod[:, q:]
-            count[k] += zk.shape[0]
-            sum_phi[k] += zk[:, :q].sum(axis=0)
-            yk = zk[:, q:]
-            sum_y[k] += yk.sum(axis=0)
-            if gram:
-                y_sq[k] += yk.T @ yk
-            else:
-                y_sq[k] += np.einsum("ij,ij->j", yk, yk)
+            pk, yk = phi[sel], yb[sel]
+            pp = pk.T @ pk  # the unavoidable products: phi'phi and phi'y
+            py = pk.T @ yk
+            phi_phi[k] += pp[:q, :q]
+            sum_phi[k] += pp[q, :q]
+            count[k] += pp[q, q]
+            phi_y[k] += py[:q]
+            sum_y[k] += py[q]
+            y_sq[k] += yk.T @ yk if gram else np.einsum("ij,ij->j", yk, yk)
             xk = x0[sel]
             sum_x[k] += xk.sum(axis=0)
             sum_xx[k] += np.einsum("ij,ij->j", xk, xk)
@@ -317,9 +321,13 @@ def compute_stats(
 
 
 def _split_by_block(labels: np.ndarray) -> list[tuple[int, np.ndarray | slice]]:
-    """Row selections of each block label within a chunk (slices when contiguous)."""
+    """Row selections of each block label within a chunk (slices when sorted, no copies)."""
     if labels[0] == labels[-1] and np.all(labels == labels[0]):
         return [(int(labels[0]), slice(None))]
+    if np.all(labels[1:] >= labels[:-1]):
+        edges = np.flatnonzero(np.diff(labels)) + 1
+        starts, stops = np.r_[0, edges], np.r_[edges, labels.size]
+        return [(int(labels[a]), slice(a, b)) for a, b in zip(starts, stops, strict=True)]
     return [(int(k), np.flatnonzero(labels == k)) for k in np.unique(labels)]
 
 
