@@ -44,9 +44,15 @@ def main() -> None:
     if args.quick:
         args.sessions, args.samples, args.neurons = 4, 5_000, 50
     lags = range(-5, 5)  # 10 features x 10 lags: q = 100
-    cohort, truth = sr.simulate.cohort(n_sessions=args.sessions, n_samples=args.samples,
-                                       n_neurons=args.neurons, n_features=10, lags=lags,
-                                       n_components=3, seed=0)
+    cohort, truth = sr.simulate.cohort(
+        n_sessions=args.sessions,
+        n_samples=args.samples,
+        n_neurons=args.neurons,
+        n_features=10,
+        lags=lags,
+        n_components=3,
+        seed=0,
+    )
     expansion = sr.TemporalExpansion(lags)
     q = expansion.n_columns(10)
     designs = []

@@ -56,8 +56,14 @@ def reduced_rank_ridge(Phi: np.ndarray, Y: np.ndarray, alpha: float, d: int) -> 
 
 @pytest.fixture(scope="session")
 def small_cohort():
-    return sr.simulate.cohort(n_sessions=4, n_samples=(600, 900), n_neurons=(8, 15),
-                              n_features=3, lags=range(-2, 3), seed=11)
+    return sr.simulate.cohort(
+        n_sessions=4,
+        n_samples=(600, 900),
+        n_neurons=(8, 15),
+        n_features=3,
+        lags=range(-2, 3),
+        seed=11,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -20,12 +20,18 @@ def arrays():
 
 def test_dataframes_and_dataarrays_give_names(arrays):
     X, Y = arrays
-    s = sr.Session(pd.DataFrame(X, columns=["lever", "lick", "body"]),
-                   pd.DataFrame(Y, columns=[f"roi{i}" for i in range(5)]), name="a")
+    s = sr.Session(
+        pd.DataFrame(X, columns=["lever", "lick", "body"]),
+        pd.DataFrame(Y, columns=[f"roi{i}" for i in range(5)]),
+        name="a",
+    )
     assert s.feature_names == ("lever", "lick", "body")
     assert s.neuron_names[0] == "roi0"
-    da = xr.DataArray(X.T, dims=("feature", "time"),
-                      coords={"feature": ["lever", "lick", "body"], "time": np.arange(300) / 30})
+    da = xr.DataArray(
+        X.T,
+        dims=("feature", "time"),
+        coords={"feature": ["lever", "lick", "body"], "time": np.arange(300) / 30},
+    )
     s2 = sr.Session(da, Y, name="b")
     assert s2.feature_names == ("lever", "lick", "body")
     np.testing.assert_array_equal(s2.behavior, X)  # transposed to (time, feature)
@@ -122,7 +128,7 @@ def test_other_bad_inputs(arrays):
     with pytest.raises(ValueError, match="objective must be one of"):
         sr.ShaReD(1, objective="mutual_information").fit(sr.Session(X, Y, name="a"))
     m = sr.ShaReD(1, lags=[0]).fit(sr.Session(X, Y, name="a"))
-    with pytest.raises(KeyError, match="session 'b' has no readout.*fit_readout"):
+    with pytest.raises(KeyError, match=r"session 'b' has no readout.*fit_readout"):
         m.predict(sr.Session(X, Y, name="b"))
     with pytest.raises(sr.DataError, match="session 'c' has behavior features"):
         m.transform(sr.Session(X, Y, name="c", feature_names=["p", "q", "r"]))

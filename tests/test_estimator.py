@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.linalg as sla
-from conftest import reduced_rank_ridge, reference_design
 
 import sharedrep as sr
+from conftest import reduced_rank_ridge, reference_design
 from sharedrep.solver import subspace_objective
 
 
@@ -70,8 +70,9 @@ def test_objective_gradient_matches_finite_differences():
         for j in range(d):
             E = np.zeros_like(W)
             E[i, j] = h
-            num[i, j] = (subspace_objective(W + E, C, G, w)[0]
-                         - subspace_objective(W - E, C, G, w)[0]) / (2 * h)
+            num[i, j] = (
+                subspace_objective(W + E, C, G, w)[0] - subspace_objective(W - E, C, G, w)[0]
+            ) / (2 * h)
     np.testing.assert_allclose(grad, num, rtol=1e-6, atol=1e-8)
 
 
@@ -82,8 +83,9 @@ def test_multi_session_solution_is_a_maximum(small_cohort):
     # F at the solution beats every small rotation of the subspace and the pooled start
     from sharedrep.stats import cohort_stats, standardize
 
-    std = standardize(cohort_stats(cohort, model.expansion_), model.expansion_,
-                      cohort.feature_names)
+    std = standardize(
+        cohort_stats(cohort, model.expansion_), model.expansion_, cohort.feature_names
+    )
     C, G = model._problem(std)
     w = model.session_weights_.to_numpy()
     f_opt = subspace_objective(model.coef_, C, G, w)[0]
@@ -101,8 +103,7 @@ def test_two_fits_agree_exactly(small_cohort):
     b = sr.ShaReD(3, lags=range(-2, 3)).fit(cohort)
     np.testing.assert_array_equal(a.coef_, b.coef_)
     for name in cohort.names:
-        np.testing.assert_array_equal(a.session_fits_[name].readout,
-                                      b.session_fits_[name].readout)
+        np.testing.assert_array_equal(a.session_fits_[name].readout, b.session_fits_[name].readout)
 
 
 def test_canonical_basis_is_ordered_scaled_and_signed(small_cohort):
@@ -119,14 +120,20 @@ def test_permuting_neurons_permutes_readouts_only(small_cohort):
     cohort, _ = small_cohort
     s = cohort[2]
     perm = np.random.default_rng(3).permutation(s.n_neurons)
-    shuffled = sr.Session(s.behavior, np.asarray(s.neural)[:, perm], s.segments, name=s.name,
-                          neuron_names=[s.neuron_names[i] for i in perm])
+    shuffled = sr.Session(
+        s.behavior,
+        np.asarray(s.neural)[:, perm],
+        s.segments,
+        name=s.name,
+        neuron_names=[s.neuron_names[i] for i in perm],
+    )
     other = sr.Cohort([shuffled if x.name == s.name else x for x in cohort])
     a = sr.ShaReD(3, lags=range(-2, 3)).fit(cohort)
     b = sr.ShaReD(3, lags=range(-2, 3)).fit(other)
     np.testing.assert_allclose(b.coef_, a.coef_, atol=1e-8)
-    np.testing.assert_allclose(b.session_fits_[s.name].readout,
-                               a.session_fits_[s.name].readout[:, perm], atol=1e-8)
+    np.testing.assert_allclose(
+        b.session_fits_[s.name].readout, a.session_fits_[s.name].readout[:, perm], atol=1e-8
+    )
     assert b.readouts_[s.name].neuron.values.tolist() == [s.neuron_names[i] for i in perm]
 
 
@@ -136,8 +143,9 @@ def test_reordering_sessions_changes_nothing(small_cohort):
     b = sr.ShaReD(3, lags=range(-2, 3)).fit(sr.Cohort(list(cohort)[::-1]))
     np.testing.assert_allclose(b.coef_, a.coef_, atol=1e-8)
     for name in cohort.names:
-        np.testing.assert_allclose(b.session_fits_[name].readout, a.session_fits_[name].readout,
-                                   atol=1e-8)
+        np.testing.assert_allclose(
+            b.session_fits_[name].readout, a.session_fits_[name].readout, atol=1e-8
+        )
 
 
 def test_neuron_units_do_not_matter_when_zscored(small_cohort):
@@ -161,8 +169,9 @@ def test_recovery_improves_with_more_small_sessions():
     for n_sessions in (1, 4, 16):
         per_seed = []
         for seed in range(3):
-            cohort, truth = sr.simulate.cohort(n_sessions=n_sessions, n_samples=300,
-                                               n_neurons=(10, 20), seed=seed)
+            cohort, truth = sr.simulate.cohort(
+                n_sessions=n_sessions, n_samples=300, n_neurons=(10, 20), seed=seed
+            )
             model = sr.ShaReD(truth.n_components, lags=truth.lags).fit(cohort)
             per_seed.append(truth.max_angle(model))
         angles[n_sessions] = np.mean(per_seed)

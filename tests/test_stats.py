@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import reference_design
 
 import sharedrep as sr
+from conftest import reference_design
 from sharedrep.features import TemporalExpansion, raised_cosine_basis, valid_rows
 from sharedrep.stats import fold_labels
 
@@ -34,7 +34,7 @@ def test_chunked_statistics_equal_in_memory(small_cohort, chunk_size):
     session = cohort[1]
     lags = [-2, -1, 0, 1, 2]
     st = sr.compute_stats(session, TemporalExpansion(lags), chunk_size=chunk_size, gram=True)
-    cov, cross, ysq, gram, mphi, my, n = _direct(session, lags)
+    cov, cross, _ysq, gram, mphi, my, n = _direct(session, lags)
     c_cov, c_cross, c_gram = st.centered()
     assert st.count[0] == n
     np.testing.assert_allclose(c_cov, cov, rtol=0, atol=1e-10 * np.abs(cov).max())
@@ -112,7 +112,7 @@ def test_omitted_samples_break_lag_windows():
     st = sr.compute_stats(s, TemporalExpansion([-1, 0, 1]))
     # rows 49..51 and 119..121 lose their windows, plus the two recording edges
     assert st.count[0] == 200 - 2 - 6
-    cov, cross, *_ = _direct(s, [-1, 0, 1])
+    _cov, cross, *_ = _direct(s, [-1, 0, 1])
     np.testing.assert_allclose(st.centered()[1], cross, atol=1e-10)
 
 

@@ -32,22 +32,27 @@ def _demo(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     model = ShaReD(truth.n_components, lags=truth.lags).fit(train)
     elapsed = time.perf_counter() - t0
-    print(f"\nFitted {model!r} on {len(train)} sessions in {elapsed:.2f} s "
-          f"({model.n_iter_} iterations, converged={model.converged_}).")
+    print(
+        f"\nFitted {model!r} on {len(train)} sessions in {elapsed:.2f} s "
+        f"({model.n_iter_} iterations, converged={model.converged_})."
+    )
     angles = truth.angles(model)
-    print("Principal angles to the true shared representation (deg): "
-          + ", ".join(f"{a:.2f}" for a in angles))
+    print(
+        "Principal angles to the true shared representation (deg): "
+        + ", ".join(f"{a:.2f}" for a in angles)
+    )
     scores = model.score(train)
     print(f"In-sample R² per session: {scores.session.round(3).to_dict()}")
     model.fit_readout(new)
-    print(f"New animal {new.name!r} (readout only, W unchanged): "
-          f"R² = {model.score(new).pooled:.3f}  (noise ceiling {truth.snr / (1 + truth.snr):.3f})")
+    print(
+        f"New animal {new.name!r} (readout only, W unchanged): "
+        f"R² = {model.score(new).pooled:.3f}  (noise ceiling {truth.snr / (1 + truth.snr):.3f})"
+    )
     peak = model.loadings_.isel(lag=np.abs(model.loadings_).argmax("lag"))
     table = model.loadings_.to_dataframe().reset_index()
     table.to_csv(out / "loadings.csv", index=False)
     scores.neuron.to_csv(out / "r2_per_neuron.csv")
-    print(f"\nPeak lag of each component's filter per feature:\n"
-          f"{peak.lag.to_pandas().to_string()}")
+    print(f"\nPeak lag of each component's filter per feature:\n{peak.lag.to_pandas().to_string()}")
     print(f"\nWrote {out / 'loadings.csv'} and {out / 'r2_per_neuron.csv'}")
     return EXIT_OK
 
@@ -57,8 +62,10 @@ def _info(args: argparse.Namespace) -> int:
     import xarray
 
     print(f"sharedrep {__version__}")
-    print(f"python {sys.version.split()[0]}, numpy {np.__version__}, scipy {scipy.__version__}, "
-          f"xarray {xarray.__version__}")
+    print(
+        f"python {sys.version.split()[0]}, numpy {np.__version__}, scipy {scipy.__version__}, "
+        f"xarray {xarray.__version__}"
+    )
     return EXIT_OK
 
 
@@ -67,13 +74,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sharedrep",
         description="Shared Representation Discovery: one behavioral representation shared "
-                    "across animals, mapped onto each animal's own neurons.")
+        "across animals, mapped onto each animal's own neurons.",
+    )
     parser.add_argument("--version", action="version", version=f"sharedrep {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    demo = sub.add_parser("demo", help="simulate a cohort, fit ShaReD, print what was found",
-                          description="Simulate a cohort with known ground truth, fit ShaReD on "
-                                      "all but one session, map the last one as a new animal.")
-    demo.add_argument("--out", default="sharedrep-demo", help="output folder (default: %(default)s)")
+    demo = sub.add_parser(
+        "demo",
+        help="simulate a cohort, fit ShaReD, print what was found",
+        description="Simulate a cohort with known ground truth, fit ShaReD on "
+        "all but one session, map the last one as a new animal.",
+    )
+    demo.add_argument(
+        "--out", default="sharedrep-demo", help="output folder (default: %(default)s)"
+    )
     demo.add_argument("--sessions", type=int, default=6, help="sessions to simulate (default: 6)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     demo.set_defaults(run=_demo)

@@ -188,7 +188,7 @@ class TemporalExpansion:
         ndarray, shape (r, q)
             Columns ordered feature-major: ``(feature 0, lag 0..L-1), (feature 1, ...)``.
         """
-        tau_min, tau_max = self.window
+        tau_min, _tau_max = self.window
         m, p = block.shape
         r = rows.size
         # Windows over the time-reversed block: windows[i, j, k] = block[m-1-i-k, j], so the
