@@ -135,7 +135,7 @@ class ShaReD:
     >>> model = sr.ShaReD(n_components=truth.n_components, lags=truth.lags).fit(cohort)
     >>> model.loadings_.dims
     ('feature', 'lag', 'component')
-    >>> float(model.score(cohort)) > 0.3
+    >>> float(model.score(cohort)) > 0.15  # the noise ceiling is snr / (1 + snr) = 0.2
     True
     """
 
