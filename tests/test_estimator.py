@@ -256,3 +256,19 @@ def test_get_set_params_and_repr():
     assert "n_components=4" in repr(m)
     with pytest.raises(ValueError, match="invalid parameter 'bogus'"):
         m.set_params(bogus=1)
+
+
+def test_restarts_never_lower_the_objective():
+    """Without shared structure F has several local optima; restarts keep the best one."""
+    rng = np.random.default_rng(0)
+    sessions = []
+    for i in range(6):  # every session encodes its own random filters: nothing is shared
+        X = rng.normal(size=(400, 6))
+        Y = X @ rng.normal(size=(6, 12)) + rng.normal(size=(400, 12))
+        sessions.append(sr.Session(X, Y, name=f"s{i}"))
+    cohort = sr.Cohort(sessions)
+    plain = sr.ShaReD(3, lags=[0, 1]).fit(cohort)
+    more = sr.ShaReD(3, lags=[0, 1], n_restarts=4).fit(cohort)
+    assert more.objective_ >= plain.objective_ * (1 - 1e-12)
+    again = sr.ShaReD(3, lags=[0, 1], n_restarts=4).fit(cohort)
+    np.testing.assert_array_equal(again.coef_, more.coef_)

@@ -102,6 +102,12 @@ class ShaReD:
         Most optimiser iterations.
     tol : float
         Relative convergence tolerance of the optimiser.
+    n_restarts : int
+        Extra optimiser runs from random starts; the best objective is kept. The objective is
+        not concave: with clear shared structure the default start (the pooled eigen-solution)
+        reaches the best optimum, but when sessions share little, other local optima exist.
+    random_state : int
+        Seed of those random starts (fits stay deterministic).
 
     Attributes
     ----------
@@ -153,6 +159,8 @@ class ShaReD:
         chunk_size: int | None = None,
         max_iter: int = 2000,
         tol: float = 1e-10,
+        n_restarts: int = 0,
+        random_state: int = 0,
     ) -> None:
         self.n_components = n_components
         self.lags = lags
@@ -165,6 +173,8 @@ class ShaReD:
         self.chunk_size = chunk_size
         self.max_iter = max_iter
         self.tol = tol
+        self.n_restarts = n_restarts
+        self.random_state = random_state
 
     # -- scikit-learn style parameter handling ----------------------------------------------
     @classmethod
@@ -261,7 +271,16 @@ class ShaReD:
             )
         C, G = self._problem(std)
         w = self._weights(std, cohort)
-        fit = fit_subspace(C, G, w, d, max_iter=self.max_iter, tol=self.tol)
+        fit = fit_subspace(
+            C,
+            G,
+            w,
+            d,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            n_restarts=self.n_restarts,
+            seed=self.random_state,
+        )
         C_bar, G_bar = np.tensordot(w, C, axes=1), np.tensordot(w, G, axes=1)
         cov_pooled = std.cov[:, act][:, :, act].sum(axis=0) / std.count.sum()
         sign_map = expansion.lag_matrix(p)[:, act]

@@ -83,6 +83,8 @@ def fit_subspace(
     *,
     max_iter: int = 2000,
     tol: float = 1e-10,
+    n_restarts: int = 0,
+    seed: int = 0,
 ) -> SubspaceFit:
     """Maximise ``F`` over d-dimensional subspaces.
 
@@ -97,6 +99,12 @@ def fit_subspace(
         Most L-BFGS iterations (over all restarts).
     tol : float
         Relative tolerance on ``F`` and on the gradient.
+    n_restarts : int
+        Extra ascents from random starts (seeded by ``seed``); the best is kept. ``F`` is not
+        concave: with strong shared structure the pooled eigen-start reaches the best optimum,
+        but with weak or no shared structure other local optima exist.
+    seed : int
+        Seed of the random starts.
 
     Returns
     -------
@@ -130,13 +138,38 @@ def fit_subspace(
     if S == 1:  # the generalised eigenvectors are the exact answer
         return SubspaceFit(Linv.T @ U0, f0, 0, True, rgrad_norm(U0, g0))
 
+    best = _ascend(U0, Ct, Gt, weights, scale, max_iter, tol)
+    rng = np.random.default_rng(seed)
+    for _ in range(n_restarts):
+        trial = _ascend(rng.normal(size=(q, d)), Ct, Gt, weights, scale, max_iter, tol)
+        if trial[1] > best[1] * (1 + 1e-12):
+            best = trial
+    U, f, n_iter, converged = best
+    return SubspaceFit(
+        Linv.T @ U, f, n_iter, converged, rgrad_norm(U, subspace_objective(U, Ct, Gt, weights)[1])
+    )
+
+
+def _ascend(
+    U0: np.ndarray,
+    Ct: np.ndarray,
+    Gt: np.ndarray,
+    weights: np.ndarray,
+    scale: float,
+    max_iter: int,
+    tol: float,
+) -> tuple[np.ndarray, float, int, bool]:
+    """L-BFGS ascent of ``F`` from ``U0`` in whitened coordinates, with re-orthonormalising
+    restarts (``F`` is invariant to the basis, L-BFGS's metric is not)."""
+    q, d = U0.shape
+
     def neg(x: np.ndarray) -> tuple[float, np.ndarray]:
         f, g = subspace_objective(x.reshape(q, d), Ct, Gt, weights)
         return -f / scale, -g.ravel() / scale
 
-    U, n_iter, converged = U0, 0, False
-    f_prev = f0
-    # restarts re-orthonormalise U: F is invariant to the basis, L-BFGS's metric is not
+    U, _ = np.linalg.qr(U0)
+    f_prev = subspace_objective(U, Ct, Gt, weights)[0]
+    n_iter, converged = 0, False
     for _ in range(5):
         res = minimize(
             neg,
@@ -153,12 +186,13 @@ def fit_subspace(
         n_iter += int(res.nit)
         U, _ = np.linalg.qr(res.x.reshape(q, d))
         f, g = subspace_objective(U, Ct, Gt, weights)
-        if rgrad_norm(U, g) < np.sqrt(tol) or (f - f_prev) <= tol * scale or n_iter >= max_iter:
-            converged = rgrad_norm(U, g) < np.sqrt(tol) or (f - f_prev) <= tol * scale
+        Q = U  # orthonormal
+        stationary = np.linalg.norm(g - Q @ (Q.T @ g)) / scale < np.sqrt(tol)
+        converged = stationary or (f - f_prev) <= tol * scale
+        if converged or n_iter >= max_iter:
             break
         f_prev = f
-    f, g = subspace_objective(U, Ct, Gt, weights)
-    return SubspaceFit(Linv.T @ U, f, n_iter, converged, rgrad_norm(U, g))
+    return U, f, n_iter, converged
 
 
 def readout(W: np.ndarray, C: np.ndarray, A: np.ndarray) -> np.ndarray:
