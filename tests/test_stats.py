@@ -138,3 +138,18 @@ def test_statistics_never_modify_the_input(small_cohort):
     sr.compute_stats(s, TemporalExpansion([-2, 0, 2]), chunk_size=100, gram=True)
     np.testing.assert_array_equal(s.behavior, before_x)
     np.testing.assert_array_equal(s.neural, before_y)
+
+
+def test_chunked_pass_never_builds_the_whole_design():
+    import tracemalloc
+
+    rng = np.random.default_rng(2)
+    T, p, n = 60_000, 4, 30
+    s = sr.Session(rng.normal(size=(T, p)), rng.normal(size=(T, n)), name="long")
+    exp = TemporalExpansion(range(-5, 5))
+    full_design_bytes = T * exp.n_columns(p) * 8
+    tracemalloc.start()
+    sr.compute_stats(s, exp, chunk_size=2_000)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < full_design_bytes / 4, (peak, full_design_bytes)
