@@ -272,7 +272,7 @@ def compute_stats(
         if shift_x is None:  # the first chunk's means: sums about them stay accurate
             shift_x = xb.mean(axis=0)
             shift_y = yb.mean(axis=0)
-        xb -= shift_x
+        xb = xb - shift_x  # a new array: xb may be a view of the session's own data
         z = buf[: r.size]
         phi, y = z[:, :q], z[:, q:]
         expansion.design_rows(xb, r - (first - tau_max), out=phi)
