@@ -10,10 +10,11 @@ with no alignment of trials or time courses across animals.
 
 from . import simulate
 from .data import Cohort, Session
-from .errors import DataError, SharedRepWarning
+from .errors import DataError, ModelFileError, SharedRepWarning
 from .estimator import SessionFit, ShaReD
 from .features import TemporalExpansion, raised_cosine_basis
 from .metrics import Scores
+from .persist import load, save_model
 from .stats import SessionStats, compute_stats
 
 __version__ = "0.1.0"
@@ -21,6 +22,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Cohort",
     "DataError",
+    "ModelFileError",
     "Scores",
     "Session",
     "SessionFit",
@@ -30,6 +32,8 @@ __all__ = [
     "TemporalExpansion",
     "__version__",
     "compute_stats",
+    "load",
     "raised_cosine_basis",
+    "save_model",
     "simulate",
 ]

@@ -533,6 +533,25 @@ class ShaReD:
             neurons.append(fit.neuron_names)
         return Scores.from_sums(cohort.names, neurons, sse, sst)
 
+    def save(self, path: Any) -> Any:
+        """Save the model (parameters and learned state) to a pickle-free, versioned file.
+
+        Thin wrapper around :func:`sharedrep.persist.save_model`; load with
+        :func:`sharedrep.load`. The format is described in :mod:`sharedrep.persist`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination file (``.npz`` suggested; used as given).
+
+        Returns
+        -------
+        pathlib.Path
+        """
+        from .persist import save_model  # local: the estimator never imports I/O at load time
+
+        return save_model(self, path)
+
     @property
     def readouts_(self) -> dict[str, xr.DataArray]:
         """Readout ``V_s`` of each session, dims (component, neuron)."""
