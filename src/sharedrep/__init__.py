@@ -8,11 +8,12 @@ with no alignment of trials or time courses across animals.
 >>> model = sr.ShaReD(n_components=3, lags=truth.lags).fit(cohort)
 """
 
-from . import simulate
+from . import io, simulate
 from .data import Cohort, Session
 from .errors import DataError, ModelFileError, SharedRepWarning
 from .estimator import SessionFit, ShaReD
 from .features import TemporalExpansion, raised_cosine_basis
+from .io import load_cohort
 from .metrics import Scores
 from .persist import load, save_model
 from .stats import SessionStats, compute_stats
@@ -32,7 +33,9 @@ __all__ = [
     "TemporalExpansion",
     "__version__",
     "compute_stats",
+    "io",
     "load",
+    "load_cohort",
     "raised_cosine_basis",
     "save_model",
     "simulate",
