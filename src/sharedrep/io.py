@@ -447,6 +447,8 @@ def _nwb_ophys(nwb: Any, wanted: str | None, source: str, pynwb: Any) -> tuple[s
         for p, s in _nwb_series(module, pynwb.TimeSeries).items()
         if isinstance(s, pynwb.ophys.RoiResponseSeries)
     }
+    if not available:
+        raise DataError(f"{source}: the 'ophys' module holds no RoiResponseSeries")
     paths = _select(available, wanted, source, "ophys RoiResponseSeries")
     if len(paths) != 1:
         raise DataError(
@@ -550,6 +552,11 @@ def read_nwb(
         the message starts with the file's path.
     ImportError
         pynwb is not installed.
+
+    Notes
+    -----
+    The Units table's ``obs_intervals`` are not used: a bin in which a unit was not observed
+    counts zero spikes. Restrict ``behavior`` or the file to the observed period if that matters.
     """
     pynwb = _optional("pynwb", "nwb")
     path = Path(path)
@@ -767,7 +774,7 @@ def from_pynapple(
         bins = (t - bin_size / 2, t + bin_size / 2)
         neuron_names = [str(k) for k in counts.columns]
         rate = 1.0 / float(bin_size)
-        ivals = support
+        ivals = support if epochs is not None else None  # one interval: no segments
         meta.setdefault("bin_size", float(bin_size))
     elif isinstance(neural, nap.TsdFrame | nap.Tsd):
         if bin_size is not None:
