@@ -249,3 +249,14 @@ def test_unsupported_attribute_fails_at_save_and_leaves_no_file(fitted, tmp_path
     with pytest.raises(sr.ModelFileError, match=r"attribute 'callback_'.*function"):
         clone.save(target)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_state_cannot_shadow_methods(fitted, tmp_path):
+    model, _ = fitted
+    path = model.save(tmp_path / "m.npz")
+    members = _members(path)
+    header = _header(members)
+    header["state"]["predict"] = "not a method"
+    _rewrite(path, members, header)
+    with pytest.raises(sr.ModelFileError, match="invalid attribute name 'predict'"):
+        sr.load(path)

@@ -485,7 +485,11 @@ class ShaReD:
         return xr.DataArray(
             Z,
             dims=("time", "component"),
-            coords={"time": self._time_coord(session), "component": np.arange(Z.shape[1])},
+            coords={
+                "time": self._time_coord(session),
+                "component": np.arange(Z.shape[1]),
+                "session": session.name,
+            },
             name="latents",
             attrs={"session": session.name},
         )
@@ -505,7 +509,11 @@ class ShaReD:
         return xr.DataArray(
             Y,
             dims=("time", "neuron"),
-            coords={"time": self._time_coord(session), "neuron": list(fit.neuron_names)},
+            coords={
+                "time": self._time_coord(session),
+                "neuron": list(fit.neuron_names),
+                "session": session.name,
+            },
             name="prediction",
             attrs={"session": session.name},
         )
@@ -560,7 +568,11 @@ class ShaReD:
             name: xr.DataArray(
                 f.readout,
                 dims=("component", "neuron"),
-                coords={"component": np.arange(f.readout.shape[0]), "neuron": list(f.neuron_names)},
+                coords={
+                    "component": np.arange(f.readout.shape[0]),
+                    "neuron": list(f.neuron_names),
+                    "session": name,
+                },
                 name="readout",
                 attrs={"session": name},
             )

@@ -480,7 +480,12 @@ def load(path: str | os.PathLike[str]) -> Any:
             )
         model = cls(**params)
         for key, value in header["state"].items():
-            if not (isinstance(key, str) and key.isidentifier()) or key.startswith("__"):
+            # state may only add data attributes: never shadow a method or property
+            if (
+                not (isinstance(key, str) and key.isidentifier())
+                or key.startswith("__")
+                or hasattr(cls, key)
+            ):
                 raise ModelFileError(f"{path}: invalid attribute name {key!r} in header")
             setattr(model, key, dec(value))
     return model
