@@ -95,3 +95,16 @@ def test_errors():
     late = nap.TsdFrame(t=20 + np.arange(50) / 10, d=np.ones((50, 1)))
     with pytest.raises(sr.DataError, match=r"no overlap in time .*20-24\.9 s"):
         sr.Session.from_pynapple(_behavior(), late)
+
+
+def test_measured_rates_of_the_same_nominal_rate_agree():
+    # 1 / median(diff(t)) is 9.999999999999991 Hz for one clock and 10.000000000000036 Hz for
+    # the other; both sessions must still form a cohort (rates are rounded to 6 digits)
+    sessions = []
+    for i, t0 in enumerate((0.2, 3.7)):
+        t = t0 + np.arange(50) / 10
+        neural = nap.TsdFrame(t=t, d=RNG.normal(size=(50, 2)), columns=["a", "b"])
+        beh = nap.Tsd(t=np.arange(0, 1000) / 100, d=RNG.normal(size=1000))
+        sessions.append(sr.Session.from_pynapple({"x": beh}, neural, name=f"s{i}"))
+    assert sessions[0].rate == sessions[1].rate == 10.0
+    assert sr.Cohort(sessions).rate == 10.0

@@ -135,6 +135,17 @@ def _check_times(t: np.ndarray, what: str, source: str) -> None:
         )
 
 
+def _measured_rate(t: np.ndarray) -> float | None:
+    """Sampling rate (Hz) from timestamps: 1 / median interval, to 6 significant digits.
+
+    Rounded because timestamps stored as floats give rates that differ in the last bits
+    between sessions of the same nominal rate, and a cohort requires equal rates.
+    """
+    if t.size < 2:
+        return None
+    return float(f"{1.0 / float(np.median(np.diff(t))):.6g}")
+
+
 def _bins_around(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Bin ``[lo, hi)`` of each sample time: midpoints between neighbours, at most half the
     median interval from the sample (so a bin next to a gap does not reach into the gap)."""
@@ -625,7 +636,7 @@ def read_nwb(
                 )
             bins = _bins_around(t)
             neuron_names = _roi_names(series, Y.shape[1])
-            rate = 1.0 / float(np.median(np.diff(t))) if t.size > 1 else None
+            rate = _measured_rate(t)
             split_gaps = True
             neural_source = {"neural": f"ophys/{label}"}
         labels = None
@@ -788,7 +799,7 @@ def from_pynapple(
         bins = _bins_around(t)
         names = getattr(neural, "columns", None)
         neuron_names = [str(c) for c in names] if names is not None else ["n0"]
-        rate = 1.0 / float(np.median(np.diff(t))) if t.size > 1 else None
+        rate = _measured_rate(t)
         ivals = epochs
         split_gaps = True
     else:
@@ -816,7 +827,7 @@ def from_pynapple(
         resample=resample,
         out_of_range=out_of_range,
         interval_labels=labels,
-        split_gaps=split_gaps and ivals is None,
+        split_gaps=split_gaps,
         name=name,
         subject=subject,
         condition=condition,
@@ -929,7 +940,7 @@ def read_npz(
                     f"{step:.6g} s apart"
                 )
         elif time.size > 1:
-            rate = 1.0 / float(np.median(np.diff(time)))
+            rate = _measured_rate(time)
     segments = None
     if trial is not None:
         trial = np.asarray(trial)
