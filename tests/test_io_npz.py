@@ -181,3 +181,15 @@ def test_folder_conditions_and_errors(tmp_path):
     empty.mkdir()
     with pytest.raises(sr.DataError, match="no session files"):
         sr.load_cohort(empty)
+
+
+@needs_reaching
+def test_reaching_cohort_fit_save_load(tmp_path):
+    cohort = sr.load_cohort(REACHING)
+    # the two files store hand position and velocity in different units (about 100x apart)
+    with pytest.warns(sr.SharedRepWarning, match="Are the units the same"):
+        model = sr.ShaReD(2, lags=range(-3, 1)).fit(cohort)
+    loaded = sr.load(model.save(tmp_path / "reaching.npz"))
+    for s in cohort:
+        assert loaded.predict(s).identical(model.predict(s))
+    assert loaded.score(cohort).pooled == model.score(cohort).pooled
