@@ -193,3 +193,29 @@ def test_reaching_cohort_fit_save_load(tmp_path):
     for s in cohort:
         assert loaded.predict(s).identical(model.predict(s))
     assert loaded.score(cohort).pooled == model.score(cohort).pooled
+
+
+def test_missing_optional_dependency_names_the_extra(monkeypatch, tmp_path):
+    import sharedrep.io as sio
+
+    def unavailable(name):
+        raise ImportError(f"No module named {name!r}")
+
+    monkeypatch.setattr(sio.importlib, "import_module", unavailable)
+    with pytest.raises(ImportError, match=r"needs pynwb.*pip install sharedrep\[nwb\]"):
+        sio.read_nwb(tmp_path / "x.nwb")
+    with pytest.raises(ImportError, match=r"pip install sharedrep\[pynapple\]"):
+        sio.from_pynapple(None, None)
+
+
+def test_importing_sharedrep_loads_no_io_dependency():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, sharedrep\n"
+        "loaded = [m for m in ('pynwb', 'pynapple', 'h5py', 'hdmf') if m in sys.modules]\n"
+        "print(','.join(loaded))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
