@@ -41,8 +41,6 @@ import hashlib
 import json
 import os
 import tempfile
-import zipfile
-import zlib
 from collections.abc import Mapping
 from dataclasses import fields
 from pathlib import Path
@@ -275,17 +273,7 @@ class _Decoder:
         if not isinstance(key, str) or key not in self.specs:
             raise self.fail(f"the header refers to array {key!r}, which it does not describe")
         spec = self.specs[key]
-        try:
-            a = self.archive[key]
-        except KeyError:
-            raise self.fail(f"array member {key!r} is missing (file truncated or edited)") from None
-        except ValueError as err:  # numpy refuses object members when allow_pickle=False
-            raise self.fail(
-                f"array member {key!r} holds pickled Python objects; model files never contain "
-                f"pickles, so this file was not written by sharedrep or was tampered with ({err})"
-            ) from None
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
-            raise self.fail(f"array member {key!r} is corrupted ({err})") from None
+        a = _member(self.path, self.archive, key, f"array member {key!r}")
         if a.dtype.str != spec.get("dtype") or list(a.shape) != list(spec.get("shape", [])):
             raise self.fail(
                 f"array member {key!r} has dtype {a.dtype.str} and shape {list(a.shape)}, the "
@@ -333,7 +321,10 @@ class _Decoder:
             if kind in ("ndarray", "object_strings"):
                 return self.values(v)
             if kind == "scalar":
-                return np.dtype(v["dtype"]).type(v["value"])
+                dtype = np.dtype(v["dtype"])
+                if dtype.kind not in "biuf":
+                    raise ValueError(f"scalar dtype {dtype} is not numeric")
+                return dtype.type(v["value"])
             if kind == "range":
                 return range(*(int(a) for a in v["args"]))
             if kind == "tuple":
@@ -384,6 +375,23 @@ class _Decoder:
         )
 
 
+def _member(path: Path, archive: Any, key: str, what: str) -> np.ndarray:
+    """Read one member; every failure becomes a ModelFileError naming the file."""
+    try:
+        return archive[key]
+    except KeyError:
+        raise ModelFileError(f"{path}: {what} is missing (file truncated or edited)") from None
+    except ValueError as err:
+        if "allow_pickle" in str(err):  # numpy refuses object members without pickle
+            raise ModelFileError(
+                f"{path}: {what} holds pickled Python objects; model files never contain "
+                "pickles, so this file was not written by sharedrep or was tampered with"
+            ) from None
+        raise ModelFileError(f"{path}: {what} is corrupted ({err})") from None
+    except Exception as err:  # zipfile and numpy raise many types for a damaged member
+        raise ModelFileError(f"{path}: {what} is corrupted ({type(err).__name__}: {err})") from None
+
+
 def _read_header(path: Path, archive: Any) -> dict[str, Any]:
     names = set(archive.files)
     if _HEADER not in names:
@@ -391,20 +399,19 @@ def _read_header(path: Path, archive: Any) -> dict[str, Any]:
             f"{path}: not a sharedrep model file (no {_HEADER!r} member; members: "
             f"{sorted(names)[:8]})"
         )
+    raw = _member(path, archive, _HEADER, "the model header")
     try:
-        raw = archive[_HEADER]
         if raw.dtype != np.uint8 or raw.ndim != 1:
             raise ValueError(f"header member has dtype {raw.dtype} and shape {raw.shape}")
         raw_bytes = raw.tobytes()
         header = json.loads(raw_bytes.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, zlib.error, EOFError) as err:
+    except (ValueError, RecursionError) as err:  # UnicodeDecodeError is a ValueError
         raise ModelFileError(f"{path}: unreadable model header ({err})") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise ModelFileError(
-            f"{path}: not a sharedrep model file (format {header.get('format')!r})"
-        )
+        found = header.get("format") if isinstance(header, dict) else type(header).__name__
+        raise ModelFileError(f"{path}: not a sharedrep model file (format {found!r})")
     version = header.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool):
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ModelFileError(f"{path}: invalid format_version {version!r}")
     if version > FORMAT_VERSION:
         from . import __version__
@@ -415,11 +422,10 @@ def _read_header(path: Path, archive: Any) -> dict[str, Any]:
             f"{FORMAT_VERSION}. Upgrade sharedrep to load it"
         )
     # the version is checked before the checksum: a newer format may checksum differently
+    digest = _member(path, archive, _HEADER_SHA, "the header checksum")
     try:
-        expected = archive[_HEADER_SHA].tobytes().decode("ascii")
-    except KeyError:
-        raise ModelFileError(f"{path}: the header checksum member is missing") from None
-    except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, zlib.error, EOFError) as err:
+        expected = digest.tobytes().decode("ascii")
+    except (ValueError, AttributeError) as err:
         raise ModelFileError(f"{path}: unreadable header checksum ({err})") from None
     if hashlib.sha256(raw_bytes).hexdigest() != expected:
         raise ModelFileError(
@@ -457,7 +463,7 @@ def load(path: str | os.PathLike[str]) -> Any:
         raise FileNotFoundError(f"no model file at {path}")
     try:
         archive = np.load(path, allow_pickle=False)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as err:
+    except Exception as err:  # zipfile / numpy raise many types for a damaged archive
         raise ModelFileError(
             f"{path}: not a readable model file; it is truncated or not an .npz archive ({err})"
         ) from None
@@ -472,14 +478,18 @@ def load(path: str | os.PathLike[str]) -> Any:
                 f"{sorted(_MODEL_CLASSES)}"
             )
         dec = _Decoder(path, archive, header["arrays"])
-        params = {k: dec(v) for k, v in header["params"].items()}
+        try:
+            params = {k: dec(v) for k, v in header["params"].items()}
+            state = {k: dec(v) for k, v in header["state"].items()}
+        except (RecursionError, AttributeError) as err:  # absurd nesting, or not a mapping
+            raise ModelFileError(f"{path}: malformed model header ({err})") from None
         unknown = sorted(set(params) - set(cls._param_names()))
         if unknown:
             raise ModelFileError(
                 f"{path}: parameters {unknown} are unknown to this version of {cls.__name__}"
             )
         model = cls(**params)
-        for key, value in header["state"].items():
+        for key, value in state.items():
             # state may only add data attributes: never shadow a method or property
             if (
                 not (isinstance(key, str) and key.isidentifier())
@@ -487,5 +497,5 @@ def load(path: str | os.PathLike[str]) -> Any:
                 or hasattr(cls, key)
             ):
                 raise ModelFileError(f"{path}: invalid attribute name {key!r} in header")
-            setattr(model, key, dec(value))
+            setattr(model, key, value)
     return model
