@@ -88,7 +88,7 @@ def test_write_read_round_trip(tmp_path, small):
         feature_names=s.feature_names,
         neuron_names=["u1", "u2", "u3"],
         rate=10.0,
-        metadata={"session_id": "day1", "area": "M2", "notes": ["not", "written"]},
+        metadata={"session_id": "day1", "area": "M2", "notes": ["not", "written"], "trial": 3},
     )
     back = sr.io.read_npz(sr.io.write_npz(s2, tmp_path / "x.npz"))
     np.testing.assert_array_equal(back.behavior, s2.behavior)
@@ -97,7 +97,9 @@ def test_write_read_round_trip(tmp_path, small):
     np.testing.assert_allclose(back.time, t)
     assert back.neuron_names == ("u1", "u2", "u3") and back.feature_names == s.feature_names
     assert (back.subject, back.condition, back.rate) == ("m7", "naive", 10.0)
-    assert back.metadata["session_id"] == "day1" and "notes" not in back.metadata
+    assert back.metadata["session_id"] == "day1" and back.metadata["area"] == "M2"
+    assert "notes" not in back.metadata  # not a scalar: not part of the layout
+    assert "trial" not in back.metadata  # a reserved key is never overwritten by metadata
 
 
 def test_missing_key_names_file_and_key(tmp_path):

@@ -394,8 +394,7 @@ def _feature_names(path: str, series: Any, k: int, SpatialSeries: type) -> list[
 
 def _series_values(series: Any) -> np.ndarray:
     get = getattr(series, "get_data_in_units", None)
-    values = np.asarray(get() if get is not None else series.data[:], dtype=float)
-    return values
+    return np.asarray(get() if get is not None else series.data[:], dtype=float)
 
 
 def _nwb_behavior(nwb: Any, wanted: Any, source: str, pynwb: Any) -> list[_Series]:
@@ -838,8 +837,12 @@ def from_pynapple(
 
 
 # -- npz --------------------------------------------------------------------------------------
-_NPZ_ARRAYS = ("behavior", "neural", "behavior_names", "neuron_names", "trial", "time")
 _NPZ_REQUIRED = ("behavior", "neural")
+#: keys with a meaning in the layout; metadata never writes over them
+_NPZ_RESERVED = frozenset(
+    {"behavior", "neural", "behavior_names", "neuron_names", "trial", "time", "bin_s"}
+    | {"subject", "condition", "session", "source_file"}
+)
 
 
 def _scalar(value: np.ndarray) -> Any:
@@ -1015,9 +1018,7 @@ def write_npz(session: Session, path: str | os.PathLike[str]) -> Path:
     for key, value in session.metadata.items():
         if key == "session_id":
             out.setdefault("session", np.array(str(value)))
-        elif (
-            key not in out and key != "source_file" and isinstance(value, str | int | float | bool)
-        ):
+        elif key not in _NPZ_RESERVED and isinstance(value, str | int | float | bool):
             out[key] = np.array(value)
     path = Path(path)
     with open(path, "wb") as f:
