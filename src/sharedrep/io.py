@@ -347,6 +347,14 @@ def _regular_bins(lo: float, hi: float, bin_size: float, source: str) -> np.ndar
 
 
 # -- NWB --------------------------------------------------------------------------------------
+def _module(nwb: Any, name: str) -> Any:
+    """A processing module by its conventional name (exact, else ignoring case), or None."""
+    if name in nwb.processing:
+        return nwb.processing[name]
+    matches = [m for key, m in nwb.processing.items() if key.lower() == name]
+    return matches[0] if len(matches) == 1 else None
+
+
 def _nwb_series(container: Any, TimeSeries: type) -> dict[str, Any]:
     """Time series of a processing module by path: ``"name"`` or ``"container/name"``."""
     out: dict[str, Any] = {}
@@ -398,7 +406,7 @@ def _series_values(series: Any) -> np.ndarray:
 
 
 def _nwb_behavior(nwb: Any, wanted: Any, source: str, pynwb: Any) -> list[_Series]:
-    module = nwb.processing.get("behavior")
+    module = _module(nwb, "behavior")
     if module is None:
         raise DataError(
             f"{source}: no 'behavior' processing module (modules: {sorted(nwb.processing)})"
@@ -441,7 +449,7 @@ def _nwb_units(nwb: Any, source: str) -> tuple[np.ndarray, np.ndarray, list[str]
 
 
 def _nwb_ophys(nwb: Any, wanted: str | None, source: str, pynwb: Any) -> tuple[str, Any]:
-    module = nwb.processing.get("ophys")
+    module = _module(nwb, "ophys")
     if module is None:
         if wanted is None:
             raise DataError(
