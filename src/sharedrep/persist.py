@@ -26,7 +26,8 @@ Checks on load, each a :class:`~sharedrep.errors.ModelFileError` naming the file
 truncated / CRC error; no header (not a sharedrep model); a ``format_version`` newer than this
 library reads (upgrade sharedrep); header checksum mismatch; an array member missing, with
 another dtype or shape than announced, or whose SHA-256 differs (the file was modified or
-corrupted); an object (pickled) array member; an unknown tagged type or parameter.
+corrupted); an object (pickled) array member; an unknown tagged type or parameter; a state
+attribute that would shadow a method or property of the model class.
 
 The checksums detect corruption and edits made without recomputing them; they are not a
 signature against a deliberate forger, who could recompute them. Safety against code execution
