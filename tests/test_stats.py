@@ -135,9 +135,13 @@ def test_statistics_never_modify_the_input(small_cohort):
     cohort, _ = small_cohort
     s = cohort[3]
     before_x, before_y = np.array(s.behavior, copy=True), np.array(s.neural, copy=True)
-    sr.compute_stats(s, TemporalExpansion([-2, 0, 2]), chunk_size=100, gram=True)
+    first = sr.compute_stats(s, TemporalExpansion([-2, 0, 2]), chunk_size=100, gram=True)
     np.testing.assert_array_equal(s.behavior, before_x)
     np.testing.assert_array_equal(s.neural, before_y)
+    # so a second pass sees the same data and gives the same statistics
+    second = sr.compute_stats(s, TemporalExpansion([-2, 0, 2]), chunk_size=100, gram=True)
+    np.testing.assert_array_equal(first.shift_x, second.shift_x)
+    np.testing.assert_array_equal(first.phi_y, second.phi_y)
 
 
 def test_chunked_pass_never_builds_the_whole_design():
