@@ -132,6 +132,8 @@ def test_other_bad_inputs(arrays):
         m.predict(sr.Session(X, Y, name="b"))
     with pytest.raises(sr.DataError, match="session 'c' has behavior features"):
         m.transform(sr.Session(X, Y, name="c", feature_names=["p", "q", "r"]))
+    with pytest.raises(sr.DataError, match="session 'a' has behavior features"):
+        m.score(sr.Session(X[:, ::-1], Y, name="a", feature_names=["x2", "x1", "x0"]))
     with pytest.raises(RuntimeError, match="not fitted"):
         sr.ShaReD().transform(sr.Session(X, Y))
 

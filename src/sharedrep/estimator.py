@@ -551,6 +551,7 @@ class ShaReD:
         cohort = as_cohort(data)
         sse, sst, neurons = [], [], []
         for session in cohort:
+            self._check_features(session)
             fit = self._session_fit_for(session)
             st = compute_stats(session, self.expansion_, chunk_size=self.chunk_size)
             coef = fit.coef(self.coef_, self._column_scale)
