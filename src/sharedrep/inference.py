@@ -52,7 +52,7 @@ from .data import Cohort, Session, as_cohort
 from .errors import DataError, SharedRepWarning
 from .estimator import SessionFit, ShaReD
 from .features import valid_rows
-from .selection import FoldStats, _r2, with_coef
+from .selection import CV_TOL, FoldStats, _r2, with_coef
 from .simulate import principal_angles
 from .stats import SessionStats, fold_labels, standardize
 
@@ -70,6 +70,17 @@ NULLS = ("circular", "segments")
 CROSS_FITS = ("auto", "session", "folds", "none")
 #: autocorrelation below this level counts as gone (for the default minimum shift)
 ACF_LEVEL = 0.1
+
+
+def _aux_params(model: ShaReD) -> dict[str, Any]:
+    """The model's parameters for auxiliary refits (cross-fitting, bootstrap, folds).
+
+    Their optimiser tolerance is relaxed to ``CV_TOL`` (as in cross-validation): the
+    statistics they feed change far less than their own sampling variability.
+    """
+    params = model.get_params()
+    params["tol"] = max(float(params["tol"]), CV_TOL)
+    return params
 
 
 # -- small exact pieces -------------------------------------------------------------------------
@@ -264,7 +275,7 @@ def encoding_map(
         mode = "session" if len(cohort) > 1 else "folds"
     if mode == "session" and len(cohort) < 2:
         raise DataError("cross_fit='session' needs at least two sessions; use 'folds'")
-    params = model.get_params()
+    params = _aux_params(model)
     fs = FoldStats.compute(
         cohort,
         model.expansion_,
@@ -638,7 +649,7 @@ def bootstrap_loadings(
             chunk_size=model.chunk_size,
         )
     stats = [st.total() for st in stats]
-    params = model.get_params()
+    params = _aux_params(model)
     base_w = model.session_weights_.reindex(list(cohort.names)).to_numpy()
     if not np.all(np.isfinite(base_w)):
         raise DataError("the model was not fitted on these sessions (weights missing)")
@@ -931,7 +942,7 @@ def variance_split(
     """
     model._check_fitted()
     cohort = as_cohort(cohort)
-    params = model.get_params()
+    params = _aux_params(model)
     fs = FoldStats.compute(cohort, model.expansion_, folds, chunk_size=model.chunk_size)
     K = fs.n_folds
     S = len(cohort)
