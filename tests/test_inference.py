@@ -11,7 +11,7 @@ import xarray as xr
 
 import sharedrep as sr
 from sharedrep.errors import DataError, SharedRepWarning
-from sharedrep.inference import _circular_cross, _explained
+from sharedrep.inference import _circular_cross, _explained, _fft_len
 from sharedrep.stats import fold_labels
 
 
@@ -38,14 +38,17 @@ def test_benjamini_hochberg_matches_its_definition():
     assert (q[ok] < 0.1 + 1e-12).sum() == k
 
 
-def test_fft_null_equals_explicit_shifted_regressions():
+@pytest.mark.parametrize("T", [300, 301])
+def test_fft_null_equals_explicit_shifted_regressions(T):
+    # 300 = 2^2 3 5^2 is a fast FFT length (direct route); 301 = 7 x 43 is not (padded route)
+    assert (_fft_len(T) == T) == (T == 300)
     rng = np.random.default_rng(1)
-    T, d, n = 301, 3, 4
+    d, n = 3, 4
     Z = np.cumsum(rng.normal(size=(T, d)), axis=0)  # strongly autocorrelated latents
     Y = rng.normal(size=(T, n)) + Z[:, :1] * 0.1
     Zc, Yc = Z - Z.mean(0), Y - Y.mean(0)
-    shifts = np.array([0, 7, 150, 290])
-    c = _circular_cross(Zc, np.fft.rfft(Yc, axis=0), shifts, T)
+    shifts = np.array([0, 7, 150, T - 11])
+    c = _circular_cross(Zc, np.fft.rfft(Yc, n=_fft_len(T), axis=0), shifts, T)
     ess, dess = _explained(c, np.linalg.inv(Zc.T @ Zc))
     X = np.column_stack([np.ones(T), Z])
     for a, tau in enumerate(shifts):
