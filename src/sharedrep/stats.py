@@ -19,6 +19,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from itertools import pairwise
 
 import numpy as np
 
@@ -321,6 +322,10 @@ def _split_by_block(labels: np.ndarray) -> list[tuple[int, np.ndarray | slice]]:
     """Row selections of each block label within a chunk (slices when contiguous)."""
     if labels[0] == labels[-1] and np.all(labels == labels[0]):
         return [(int(labels[0]), slice(None))]
+    if np.all(labels[1:] >= labels[:-1]):  # contiguous folds: slices, no copies of the chunk
+        cuts = np.flatnonzero(labels[1:] != labels[:-1]) + 1
+        bounds = np.r_[0, cuts, labels.size]
+        return [(int(labels[a]), slice(a, b)) for a, b in pairwise(bounds)]
     return [(int(k), np.flatnonzero(labels == k)) for k in np.unique(labels)]
 
 
