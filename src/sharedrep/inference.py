@@ -30,16 +30,20 @@ component). Under the circular null the neural data are shifted circularly again
 to 0 (mod the length) are excluded, with ``min_shift`` = the lag span of the design plus the
 autocorrelation length of the latents and the neurons (the first lag at which the
 autocorrelation falls below 0.1). For fixed latents, the cross-products ``Z'Y_tau`` of every
-shift are one FFT cross-correlation per column, so the null costs a few FFTs, not one fit per
-shift. ``null="segments"`` instead permutes whole segments (trials) of the neural data.
-p-values are ``(1 + #{null >= observed}) / (1 + n_null)``.
+shift come from FFTs (one per column), so the null costs a few FFTs, not one fit per shift: the
+shifts are evenly spaced multiples of a divisor of the sequence length, whose cross-products
+are an inverse FFT of the folded cross-spectrum (see ``_circular_cross``; exact). The sequence
+is the first ``N'`` valid rows, ``N'`` the largest FFT-friendly length not above their number
+(more than 99% of the rows for sessions of 1000 samples or more). ``null="segments"`` instead
+permutes whole segments (trials) of the neural data. p-values are
+``(1 + #{null >= observed}) / (1 + n_null)``.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -237,6 +241,9 @@ class EncodingMap:
     cross_fit : str
     fdr : float
     n_components : int
+    stats : dict of str to SessionStats
+        Whole-session statistics of the mapped sessions (reused by :func:`compare_conditions`
+        instead of a second pass over the data).
     """
 
     neurons: pd.DataFrame
@@ -246,6 +253,7 @@ class EncodingMap:
     cross_fit: str
     fdr: float
     n_components: int
+    stats: dict[str, SessionStats] = field(default_factory=dict, repr=False)
 
     def summary(self) -> pd.DataFrame:
         """Fraction of neurons encoding (any component, and each one) per session."""
@@ -283,8 +291,9 @@ def encoding_map(
         (FFT, all shifts at once). ``"segments"``: random permutations of whole segments of
         the neural data (needs segments; the direct computation, slower).
     n_null : int
-        Shifts (evenly spaced over the allowed range) or permutations. Fewer are used, with a
-        warning, when a session is too short for that many allowed shifts.
+        Circular shifts (evenly spaced over the allowed range) or segment permutations. Fewer
+        are used, with a warning, when a session is too short for that many allowed shifts;
+        ``EncodingMap.sessions["n_null"]`` records the number used.
     folds : int
         Folds for the held-out R² (and for cross-fitting a single session).
     fdr : float
@@ -303,6 +312,12 @@ def encoding_map(
     Returns
     -------
     EncodingMap
+
+    Notes
+    -----
+    One statistics pass (per fold) gives the held-out R²; the null needs the time series of
+    the latents, so each session's behavior and neural data are read once more, one session at
+    a time (lazy arrays are read whole, session by session).
     """
     model._check_fitted()
     cohort = as_cohort(cohort)
@@ -439,6 +454,7 @@ def encoding_map(
         cross_fit=mode,
         fdr=float(fdr),
         n_components=d,
+        stats=dict(zip(cohort.names, totals, strict=True)),
     )
 
 
@@ -864,6 +880,9 @@ def compare_conditions(
         )
     if encoding is None:
         encoding = encoding_map(model, cohort, **encoding_kwargs)
+    absent = sorted(set(cohort.names) - set(encoding.neurons["session"]))
+    if absent:
+        raise DataError(f"the encoding map has no sessions {absent}; map this cohort first")
     subjects = np.array([str(s.subject) for s in cohort], dtype=object)
     rng = np.random.default_rng(seed)
     perms, scheme = _label_permutations(subjects, labels, n_perm, rng)
@@ -878,11 +897,14 @@ def compare_conditions(
     cc = encoding.components.groupby(["session", "component"], sort=False)
     enc_c = cc["encodes"].sum().unstack().reindex(index=names, columns=range(d)).to_numpy(float)
     dr2_c = cc["delta_r2"].sum().unstack().reindex(index=names, columns=range(d)).to_numpy(float)
-    from .stats import cohort_stats
+    if all(n in encoding.stats for n in names):
+        stats = [encoding.stats[n] for n in names]
+    else:
+        from .stats import cohort_stats
 
-    stats = [
-        st.total() for st in cohort_stats(cohort, model.expansion_, chunk_size=model.chunk_size)
-    ]
+        stats = [
+            st.total() for st in cohort_stats(cohort, model.expansion_, chunk_size=model.chunk_size)
+        ]
     filt = _session_filters(model, cohort, stats)  # (S, p, L, d)
     w = model.session_weights_.reindex(names).to_numpy()
     w = np.where(np.isfinite(w), w, 1.0 / len(names))
