@@ -93,6 +93,9 @@ def test_shared_cv_refits_the_chosen_model_on_all_data():
     assert float(model.score(cohort)) == pytest.approx(float(ref.score(cohort)), rel=1e-6)
     assert model.best_estimator_.n_components == model.n_components_
     assert "lags" in model.get_params()
+    # the statistics functions accept the CV estimator and use its refitted model
+    em = sr.encoding_map(model, cohort, n_null=50)
+    assert em.n_components == model.n_components_
 
 
 def test_cross_validation_errors_name_the_problem():

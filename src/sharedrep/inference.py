@@ -76,6 +76,16 @@ CROSS_FITS = ("auto", "session", "folds", "none")
 ACF_LEVEL = 0.1
 
 
+def _unwrap(model: Any) -> ShaReD:
+    """The fitted ShaReD behind a model (a ShaReDCV gives its refitted best estimator)."""
+    best = getattr(model, "__dict__", {}).get("best_estimator_")
+    model = best if best is not None else model
+    if not isinstance(model, ShaReD):
+        raise TypeError(f"expected a fitted ShaReD or ShaReDCV, got {type(model).__name__}")
+    model._check_fitted()
+    return model
+
+
 def _aux_params(model: ShaReD) -> dict[str, Any]:
     """The model's parameters for auxiliary refits (cross-fitting, bootstrap, folds).
 
@@ -281,7 +291,7 @@ def encoding_map(
 
     Parameters
     ----------
-    model : ShaReD
+    model : ShaReD or ShaReDCV
         Fitted model; its parameters (rank, ridge, lags, ...) are reused for the cross-fitted
         representations, and its components name the components tested.
     cohort : Cohort, Session or list of Session
@@ -319,7 +329,7 @@ def encoding_map(
     the latents, so each session's behavior and neural data are read once more, one session at
     a time (lazy arrays are read whole, session by session).
     """
-    model._check_fitted()
+    model = _unwrap(model)
     cohort = as_cohort(cohort)
     if null not in NULLS:
         raise ValueError(f"null must be one of {NULLS}, got {null!r}")
@@ -698,7 +708,7 @@ def bootstrap_loadings(
         ``peak_lag_lower``, ``peak_lag_upper``: the peak lag (samples) and its percentile
         interval; ``samples`` (sample, feature, lag, component): the aligned resamples.
     """
-    model._check_fitted()
+    model = _unwrap(model)
     cohort = as_cohort(cohort)
     S = len(cohort)
     if S < 2:
@@ -863,7 +873,7 @@ def compare_conditions(
         ``permutation`` (scheme), ``n_perm``, ``fdr``, ``n_sessions`` and ``n_neurons`` per
         condition.
     """
-    model._check_fitted()
+    model = _unwrap(model)
     cohort = as_cohort(cohort)
     labels = []
     for s in cohort:
@@ -1012,7 +1022,7 @@ def variance_split(
         (``(r2_private - r2_shared) / r2_full``); ``attrs["curve"]``: held-out R² of each
         session for 0..max_private private dimensions.
     """
-    model._check_fitted()
+    model = _unwrap(model)
     cohort = as_cohort(cohort)
     params = _aux_params(model)
     fs = FoldStats.compute(cohort, model.expansion_, folds, chunk_size=model.chunk_size)

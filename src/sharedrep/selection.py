@@ -107,7 +107,13 @@ class FoldStats:
 
     def train(self, k: int | Sequence[int]) -> list[SessionStats]:
         """Training statistics of fold(s) ``k`` in every session (total minus fold ``k``)."""
-        return [s.without(k) for s in self.stats]
+        if not np.isscalar(k):
+            return [s.without(k) for s in self.stats]
+        # cached per fold: a grid search asks for the same training sets many times
+        cache = self.__dict__.setdefault("_train", {})
+        if k not in cache:
+            cache[k] = [s.without(k) for s in self.stats]
+        return cache[k]
 
     def test(self, k: int | Sequence[int]) -> list[SessionStats]:
         """Statistics of fold(s) ``k`` alone in every session."""
