@@ -42,7 +42,7 @@ permutes whole segments (trials) of the neural data. p-values are
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,6 +94,10 @@ def _aux_params(model: ShaReD) -> dict[str, Any]:
     """
     params = model.get_params()
     params["tol"] = max(float(params["tol"]), CV_TOL)
+    w = params["weights"]
+    if not isinstance(w, str | Mapping):
+        # explicit per-session weights: by name, so that refits on subsets of sessions work
+        params["weights"] = dict(zip(model.session_weights_.index, np.asarray(w), strict=True))
     return params
 
 
