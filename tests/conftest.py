@@ -6,6 +6,13 @@ independent of the library's vectorised code paths.
 
 from __future__ import annotations
 
+import os
+
+# Multithreaded OpenBLAS is many times slower on the tiny q-space problems of model selection
+# when the machine is oversubscribed (threads spin-wait); pin before numpy is imported.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 from pathlib import Path
 
 import numpy as np

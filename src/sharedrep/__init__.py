@@ -13,30 +13,52 @@ from .data import Cohort, Session
 from .errors import DataError, ModelFileError, SharedRepWarning
 from .estimator import SessionFit, ShaReD
 from .features import TemporalExpansion, raised_cosine_basis
+from .inference import (
+    EncodingMap,
+    benjamini_hochberg,
+    bootstrap_loadings,
+    compare_conditions,
+    encoding_map,
+    peak_lag,
+    variance_split,
+)
 from .io import load_cohort
 from .metrics import Scores
 from .persist import load, save_model
+from .selection import CVResults, ShaReDCV, TransferResults, cross_validate, transfer
 from .stats import SessionStats, compute_stats
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CVResults",
     "Cohort",
     "DataError",
+    "EncodingMap",
     "ModelFileError",
     "Scores",
     "Session",
     "SessionFit",
     "SessionStats",
     "ShaReD",
+    "ShaReDCV",
     "SharedRepWarning",
     "TemporalExpansion",
+    "TransferResults",
     "__version__",
+    "benjamini_hochberg",
+    "bootstrap_loadings",
+    "compare_conditions",
     "compute_stats",
+    "cross_validate",
+    "encoding_map",
     "io",
     "load",
     "load_cohort",
+    "peak_lag",
     "raised_cosine_basis",
     "save_model",
     "simulate",
+    "transfer",
+    "variance_split",
 ]
