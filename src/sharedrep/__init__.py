@@ -14,11 +14,13 @@ from .errors import DataError, SharedRepWarning
 from .estimator import SessionFit, ShaReD
 from .features import TemporalExpansion, raised_cosine_basis
 from .metrics import Scores
+from .selection import CVResults, ShaReDCV, TransferResults, cross_validate, transfer
 from .stats import SessionStats, compute_stats
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CVResults",
     "Cohort",
     "DataError",
     "Scores",
@@ -26,10 +28,14 @@ __all__ = [
     "SessionFit",
     "SessionStats",
     "ShaReD",
+    "ShaReDCV",
     "SharedRepWarning",
     "TemporalExpansion",
+    "TransferResults",
     "__version__",
     "compute_stats",
+    "cross_validate",
     "raised_cosine_basis",
     "simulate",
+    "transfer",
 ]
