@@ -13,6 +13,15 @@ from .data import Cohort, Session
 from .errors import DataError, SharedRepWarning
 from .estimator import SessionFit, ShaReD
 from .features import TemporalExpansion, raised_cosine_basis
+from .inference import (
+    EncodingMap,
+    benjamini_hochberg,
+    bootstrap_loadings,
+    compare_conditions,
+    encoding_map,
+    peak_lag,
+    variance_split,
+)
 from .metrics import Scores
 from .selection import CVResults, ShaReDCV, TransferResults, cross_validate, transfer
 from .stats import SessionStats, compute_stats
@@ -23,6 +32,7 @@ __all__ = [
     "CVResults",
     "Cohort",
     "DataError",
+    "EncodingMap",
     "Scores",
     "Session",
     "SessionFit",
@@ -33,9 +43,15 @@ __all__ = [
     "TemporalExpansion",
     "TransferResults",
     "__version__",
+    "benjamini_hochberg",
+    "bootstrap_loadings",
+    "compare_conditions",
     "compute_stats",
     "cross_validate",
+    "encoding_map",
+    "peak_lag",
     "raised_cosine_basis",
     "simulate",
     "transfer",
+    "variance_split",
 ]
