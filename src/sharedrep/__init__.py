@@ -8,9 +8,9 @@ with no alignment of trials or time courses across animals.
 >>> model = sr.ShaReD(n_components=3, lags=truth.lags).fit(cohort)
 """
 
-from . import simulate
+from . import io, plot, simulate
 from .data import Cohort, Session
-from .errors import DataError, SharedRepWarning
+from .errors import DataError, ModelFileError, SharedRepWarning
 from .estimator import SessionFit, ShaReD
 from .features import TemporalExpansion, raised_cosine_basis
 from .inference import (
@@ -22,7 +22,10 @@ from .inference import (
     peak_lag,
     variance_split,
 )
+from .io import load_cohort
 from .metrics import Scores
+from .persist import load, save_model
+from .reporting import report
 from .selection import CVResults, ShaReDCV, TransferResults, cross_validate, transfer
 from .stats import SessionStats, compute_stats
 
@@ -33,6 +36,7 @@ __all__ = [
     "Cohort",
     "DataError",
     "EncodingMap",
+    "ModelFileError",
     "Scores",
     "Session",
     "SessionFit",
@@ -49,8 +53,14 @@ __all__ = [
     "compute_stats",
     "cross_validate",
     "encoding_map",
+    "io",
+    "load",
+    "load_cohort",
     "peak_lag",
+    "plot",
     "raised_cosine_basis",
+    "report",
+    "save_model",
     "simulate",
     "transfer",
     "variance_split",

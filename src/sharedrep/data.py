@@ -229,6 +229,76 @@ class Session:
         """Length in seconds, when the sampling rate is known."""
         return None if self.rate is None else self.n_samples / self.rate
 
+    # -- readers (the I/O lives in sharedrep.io; imported on use so that this module, and the
+    # math modules that import it, never load pynwb or pynapple) ----------------------------
+    @classmethod
+    def from_nwb(
+        cls,
+        path: Any,
+        behavior: str | Sequence[str] | None = None,
+        neural: str | None = None,
+        **kwargs: Any,
+    ) -> Session:
+        """Read a session from an NWB file; see :func:`sharedrep.io.read_nwb`.
+
+        Parameters
+        ----------
+        path : str or path-like
+        behavior : str or list of str, optional
+            Series of the ``behavior`` processing module (default: all).
+        neural : str, optional
+            ``"units"`` (spike times binned at ``bin_size`` seconds) or an ophys
+            ``RoiResponseSeries`` (``"DfOverF"``, ``"Fluorescence"``, ...).
+        **kwargs
+            ``bin_size``, ``trials``, ``resample``, ``out_of_range``, ``name``,
+            ``condition``, ``nan_policy``.
+
+        Returns
+        -------
+        Session
+        """
+        from .io import read_nwb
+
+        return read_nwb(path, behavior, neural, **kwargs)
+
+    @classmethod
+    def from_pynapple(cls, behavior: Any, neural: Any, **kwargs: Any) -> Session:
+        """Build a session from pynapple objects; see :func:`sharedrep.io.from_pynapple`.
+
+        Parameters
+        ----------
+        behavior : Tsd, TsdFrame or dict of them
+        neural : TsGroup (binned at ``bin_size`` seconds) or TsdFrame
+        **kwargs
+            ``bin_size``, ``epochs`` (IntervalSet), ``resample``, ``out_of_range``, ``name``,
+            ``subject``, ``condition``, ``metadata``, ``nan_policy``.
+
+        Returns
+        -------
+        Session
+        """
+        from .io import from_pynapple
+
+        return from_pynapple(behavior, neural, **kwargs)
+
+    @classmethod
+    def from_npz(cls, path: Any, **kwargs: Any) -> Session:
+        """Read a session from an ``.npz`` file; see :func:`sharedrep.io.read_npz`.
+
+        Parameters
+        ----------
+        path : str or path-like
+        **kwargs
+            ``name``, ``condition``, ``nan_policy``.
+
+        Returns
+        -------
+        Session
+        """
+        from .io import read_npz
+
+        return read_npz(path, **kwargs)
+
     def replace(self, **changes: Any) -> Session:
         """Return a shallow copy with some metadata fields changed (arrays are shared)."""
         new = object.__new__(Session)

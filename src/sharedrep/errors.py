@@ -6,11 +6,15 @@ message read in a log of a 40-session fit says where to look.
 
 from __future__ import annotations
 
-__all__ = ["DataError", "SharedRepWarning"]
+__all__ = ["DataError", "ModelFileError", "SharedRepWarning"]
 
 
 class DataError(ValueError):
     """Input data are malformed or inconsistent (shapes, names, non-finite values, ...)."""
+
+
+class ModelFileError(DataError):
+    """A model file is not a sharedrep model, is from a newer format, or is corrupted."""
 
 
 class SharedRepWarning(UserWarning):

@@ -485,7 +485,11 @@ class ShaReD:
         return xr.DataArray(
             Z,
             dims=("time", "component"),
-            coords={"time": self._time_coord(session), "component": np.arange(Z.shape[1])},
+            coords={
+                "time": self._time_coord(session),
+                "component": np.arange(Z.shape[1]),
+                "session": session.name,
+            },
             name="latents",
             attrs={"session": session.name},
         )
@@ -505,7 +509,11 @@ class ShaReD:
         return xr.DataArray(
             Y,
             dims=("time", "neuron"),
-            coords={"time": self._time_coord(session), "neuron": list(fit.neuron_names)},
+            coords={
+                "time": self._time_coord(session),
+                "neuron": list(fit.neuron_names),
+                "session": session.name,
+            },
             name="prediction",
             attrs={"session": session.name},
         )
@@ -533,6 +541,25 @@ class ShaReD:
             neurons.append(fit.neuron_names)
         return Scores.from_sums(cohort.names, neurons, sse, sst)
 
+    def save(self, path: Any) -> Any:
+        """Save the model (parameters and learned state) to a pickle-free, versioned file.
+
+        Thin wrapper around :func:`sharedrep.persist.save_model`; load with
+        :func:`sharedrep.load`. The format is described in :mod:`sharedrep.persist`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination file (``.npz`` suggested; used as given).
+
+        Returns
+        -------
+        pathlib.Path
+        """
+        from .persist import save_model  # local: the estimator never imports I/O at load time
+
+        return save_model(self, path)
+
     @property
     def readouts_(self) -> dict[str, xr.DataArray]:
         """Readout ``V_s`` of each session, dims (component, neuron)."""
@@ -541,7 +568,11 @@ class ShaReD:
             name: xr.DataArray(
                 f.readout,
                 dims=("component", "neuron"),
-                coords={"component": np.arange(f.readout.shape[0]), "neuron": list(f.neuron_names)},
+                coords={
+                    "component": np.arange(f.readout.shape[0]),
+                    "neuron": list(f.neuron_names),
+                    "session": name,
+                },
                 name="readout",
                 attrs={"session": name},
             )

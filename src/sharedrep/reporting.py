@@ -34,7 +34,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import __version__
 from . import plot as _plot
 from .data import Cohort, Session, as_cohort
 from .plot import ALPHA
@@ -211,6 +210,8 @@ def report(
     >>> model = sr.ShaReD(3, lags=truth.lags).fit(cohort)
     >>> path = sr.report(model, cohort, getfixture("tmp_path"))  # doctest: +SKIP
     """
+    from . import __version__
+
     model, cv = _unwrap(model, cv)
     model._check_fitted()
     cohort = as_cohort(cohort)
