@@ -44,6 +44,7 @@ class _Console:
     def __init__(self, command: str, quiet: bool) -> None:
         self.command = command
         self.quiet = quiet
+        self._shown: set[str] = set()
 
     def say(self, text: str = "") -> None:
         if not self.quiet:
@@ -78,7 +79,11 @@ class _Console:
 
         name = getattr(category, "__name__", "Warning")
         tag = "warning" if name in ("SharedRepWarning", "UserWarning") else name
-        tqdm.write(f"sharedrep {self.command}: {tag}: {message}", file=sys.stderr)
+        line = f"sharedrep {self.command}: {tag}: {message}"
+        if line in self._shown:  # the same finding, met again in another fold or resample
+            return
+        self._shown.add(line)
+        tqdm.write(line, file=sys.stderr)
 
 
 class _Steps:

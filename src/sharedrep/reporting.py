@@ -470,7 +470,8 @@ def _methods(model, cohort, cv, encoding, comparison, bootstrap) -> str:
         grid_a = sorted(cv.summary.index.get_level_values(1).unique())
         parts.append(
             f"Rank and ridge were chosen by {cv.n_folds}-fold cross-validation over whole "
-            "segments (the same fold index in every session) among "
+            "segments, or contiguous blocks in sessions without segments (the same fold index "
+            "in every session), among "
             f"d ∈ {{{', '.join(map(str, grid_d))}}} and "
             f"{ALPHA} ∈ {{{', '.join(f'{a:g}' for a in grid_a)}}} with the "
             f"{'one-standard-error' if cv.rule == '1se' else 'best-score'} rule; held-out R² "
