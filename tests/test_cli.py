@@ -198,9 +198,13 @@ def test_fit_variables_and_rescale(simulated, tmp_path, capsys):
 
 def test_report_command_on_a_saved_model(simulated, fitted, tmp_path, capsys):
     out = tmp_path / "rep"
-    argv = ["report", str(fitted / "model.npz"), str(simulated), "--out", str(out), "-q"]
+    argv = ["report", str(fitted / "model.npz"), str(simulated), "--out", str(out)]
     argv += ["--null-size", "19", "--bootstrap", "10", "--permutations", "19"]
     assert main(argv) == EXIT_OK
+    stdout, stderr = capsys.readouterr()
+    # stderr is not a terminal here: no progress bars, only the steps' timings on stdout
+    assert "it/s" not in stderr and "%|" not in stderr and "step" not in stderr
+    assert "  encoding map:" in stdout and stdout.strip().endswith("index.html")
     page = (out / "index.html").read_text(encoding="utf-8")
     model, cohort = sr.load(fitted / "model.npz"), sr.load_cohort(simulated)
     assert f"{model.score(cohort).pooled:.3f}" in page and "in-sample R²" in page
@@ -256,6 +260,26 @@ def test_console_script_exit_code_and_stderr(tmp_path):
     )
     assert res.returncode == EXIT_USAGE
     assert res.stdout == "" and res.stderr.count("\n") == 1
+
+
+def test_info_lists_versions(capsys):
+    assert main(["info"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert f"sharedrep {sr.__version__}" in out
+    assert f"numpy {np.__version__}" in out and "matplotlib" in out
+
+
+def test_fit_single_session(tmp_path):
+    """One session: no bootstrap over sessions, the encoding map cross-fits over folds."""
+    folder = tmp_path / "one"
+    argv = ["simulate", str(folder), "--sessions", "1", "--samples", "900", "--neurons", "8"]
+    assert main([*argv, "-q"]) == EXIT_OK
+    cfg = _config(folder, ranks="[1, 2, 3]", alphas="[1.0]")
+    assert main(["fit", "-q", str(cfg)]) == EXIT_OK
+    enc = pd.read_csv(folder / "results" / "tables" / "encoding_neurons.csv")
+    assert len(enc) == 8
+    page = (folder / "results" / "index.html").read_text(encoding="utf-8")
+    assert "No confidence bands" in page
 
 
 def test_parser_lists_every_command():

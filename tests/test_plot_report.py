@@ -348,3 +348,19 @@ def _check_self_contained_dom(parsed: _Tags) -> int:
     kept = _Tags()
     kept.tags = [(t, a) for t, a in parsed.tags if t != "script"]
     return _check_self_contained(kept)
+
+
+def test_report_without_rate_uses_samples(tmp_path):
+    cohort, truth = sr.simulate.cohort(
+        n_sessions=2, n_samples=500, n_neurons=6, n_features=2, lags=range(-2, 3), rate=None
+    )
+    model = sr.ShaReD(2, lags=truth.lags).fit(cohort)
+    fig = sr.plot.filters(model)
+    assert "samples" in fig.axes[0].get_xlabel()
+    np.testing.assert_array_equal(fig.axes[0].get_lines()[0].get_xdata(), truth.lags)
+    path = sr.report(model, cohort, tmp_path)
+    text = " ".join(_parse(path.read_text(encoding="utf-8")).text)
+    pk = sr.peak_lag(model.loadings_).to_numpy()
+    assert f"{', '.join(f'{v:g}' for v in pk)}" in text and "samples, components 0..1" in text
+    peaks = pd.read_csv(tmp_path / "tables" / "peak_lags.csv", index_col=0)
+    assert list(peaks.columns) == ["peak_lag"]  # no millisecond column without a rate

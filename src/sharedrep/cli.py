@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 import time
 import traceback
 import warnings
@@ -543,8 +544,12 @@ def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
         prog="sharedrep",
-        description="Shared Representation Discovery: one behavioral representation shared "
-        "across animals, mapped onto each animal's own neurons.",
+        description=textwrap.fill(
+            "Shared Representation Discovery: one behavioral representation shared across "
+            "animals, mapped onto each animal's own neurons. 'sharedrep COMMAND --help' "
+            "documents each command.",
+            79,
+        ),
         epilog=EXIT_CODES,
         formatter_class=fmt,
     )
@@ -553,7 +558,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     def command(name: str, help: str, description: str, epilog: str = EXIT_CODES):
         p = sub.add_parser(
-            name, help=help, description=description, epilog=epilog, formatter_class=fmt
+            name,
+            help=help,
+            description=textwrap.fill(description, 79),
+            epilog=epilog,
+            formatter_class=fmt,
         )
         p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or messages")
         return p

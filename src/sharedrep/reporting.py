@@ -114,6 +114,8 @@ class _Doc:
         for c in shown.columns:
             if pd.api.types.is_float_dtype(shown[c]):
                 shown[c] = [("" if not np.isfinite(v) else fmt.format(v)) for v in shown[c]]
+            elif shown[c].dtype == object:  # a missing label (e.g. no condition) shows blank
+                shown[c] = ["" if v is None else v for v in shown[c]]
         self.blocks.append(shown.to_html(index=index, border=0, escape=True, na_rep=""))
 
     def csv(self, df: pd.DataFrame, name: str, *, index: bool = True) -> None:
@@ -208,7 +210,7 @@ def report(
     >>> import sharedrep as sr
     >>> cohort, truth = sr.simulate.cohort(n_sessions=3, n_samples=800, seed=0)
     >>> model = sr.ShaReD(3, lags=truth.lags).fit(cohort)
-    >>> path = sr.report(model, cohort, getfixture("tmp_path"))  # doctest: +SKIP
+    >>> path = sr.report(model, cohort, "report")  # doctest: +SKIP
     """
     from . import __version__
 
