@@ -248,7 +248,7 @@ def test_report_shows_the_numbers_that_matter(analysis, full_report):
     for s in analysis["cohort"]:
         assert s.name in text
     pk = sr.peak_lag(model.loadings_).to_numpy() * 1000 / analysis["cohort"].rate
-    assert ", ".join(f"{v:g}" for v in pk) in text
+    assert ", ".join(sr.plot.fmt_lag(v) for v in pk) in text
     assert "Methods." in text and f"{cv.n_folds}-fold cross-validation" in text
 
 
@@ -361,6 +361,7 @@ def test_report_without_rate_uses_samples(tmp_path):
     path = sr.report(model, cohort, tmp_path)
     text = " ".join(_parse(path.read_text(encoding="utf-8")).text)
     pk = sr.peak_lag(model.loadings_).to_numpy()
-    assert f"{', '.join(f'{v:g}' for v in pk)}" in text and "samples, components 0..1" in text
+    assert ", ".join(sr.plot.fmt_lag(v) for v in pk) in text
+    assert "samples, components 0..1" in text
     peaks = pd.read_csv(tmp_path / "tables" / "peak_lags.csv", index_col=0)
     assert list(peaks.columns) == ["peak_lag"]  # no millisecond column without a rate

@@ -258,13 +258,14 @@ def _summary(console: _Console, model: Any, cohort: Any, cv: Any, encoding: Any)
             + ", ".join(f"{k} {100 * v:.0f}%" for k, v in frac["any"].items())
         )
     from .inference import peak_lag
+    from .plot import fmt_lag
 
     pk = peak_lag(model.loadings_)
     unit = "ms" if cohort.rate else "samples"
     scale = 1000.0 / cohort.rate if cohort.rate else 1.0
     console.say(
         f"Peak lag of each component ({unit}, < 0: neurons lead): "
-        + ", ".join(f"{scale * v:g}" for v in pk.to_numpy())
+        + ", ".join(fmt_lag(scale * v) for v in pk.to_numpy())
     )
 
 

@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["conditions", "cv_curve", "encoding_map", "filters", "session_r2"]
+__all__ = ["conditions", "cv_curve", "encoding_map", "filters", "fmt_lag", "session_r2"]
 
 ALPHA = "\N{GREEK SMALL LETTER ALPHA}"
 #: colours of conditions / sessions (matplotlib's colour-blind-safe "tab10" order)
@@ -89,11 +89,26 @@ def _grid(fig: Figure | None, n: int, ncols: int, panel: tuple[float, float], **
     return fig, list(axes[:n])
 
 
+def _colors(n: int) -> list[Any]:
+    """``n`` distinguishable colours: the palette, or a sampled colour map beyond 10."""
+    if n <= len(PALETTE):
+        return list(PALETTE[:n])
+    import matplotlib
+
+    cmap = matplotlib.colormaps["tab20" if n <= 20 else "turbo"]
+    return [cmap(i / max(n - 1, 1)) if n > 20 else cmap(i) for i in range(n)]
+
+
 def _lag_axis(da: xr.DataArray | xr.Dataset) -> tuple[np.ndarray, str]:
     """Lag values and axis label: milliseconds when the rate is known, else samples."""
     if "lag_s" in da.coords:
         return 1000.0 * np.asarray(da["lag_s"].to_numpy(), float), "lag (ms; < 0: neurons lead)"
     return np.asarray(da["lag"].to_numpy(), float), "lag (samples; < 0: neurons lead)"
+
+
+def fmt_lag(value: float) -> str:
+    """A lag for display: at most one decimal, no trailing zeros (``33.3``, ``-100``, ``0``)."""
+    return np.format_float_positional(round(float(value), 1) + 0.0, trim="-")  # no "-0"
 
 
 def _fmt_alpha(a: float) -> str:
@@ -237,9 +252,10 @@ def filters(
     feats = list(loadings["feature"].to_numpy()) if features is None else list(features)
     lag, xlabel = _lag_axis(loadings)
     fig, axes = _grid(fig, len(comps), ncols, (3.2, 2.6), sharey=True)
+    colors = _colors(len(feats))
     for ax, c in zip(axes, comps, strict=True):
         for j, f in enumerate(feats):
-            color = PALETTE[j % len(PALETTE)]
+            color = colors[j]
             y = loadings.sel(component=c, feature=f).transpose("lag").to_numpy()
             ax.plot(lag, y, color=color, lw=1.8, label=str(f))
             if lower is not None and upper is not None:
@@ -256,11 +272,23 @@ def filters(
         energy = (loadings.sel(component=c, feature=feats) ** 2).sum("feature")
         peak = lag[int(energy.argmax("lag"))]
         unit = "ms" if "lag_s" in loadings.coords else "samples"
-        ax.set_title(f"component {c}  (peak {peak:g} {unit})", fontsize="medium")
+        ax.set_title(f"component {c}  (peak {fmt_lag(peak)} {unit})", fontsize="medium")
         ax.set_xlabel(xlabel)
         _tidy(ax)
     axes[0].set_ylabel("loading (per pooled SD)")
-    axes[0].legend(frameon=False, fontsize="small", title="behavior")
+    if len(feats) <= 6:
+        axes[0].legend(frameon=False, fontsize="small", title="behavior")
+    else:  # many variables (e.g. pose keypoints): one legend beside the panels
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(
+            handles,
+            labels,
+            loc="outside right upper",
+            frameon=False,
+            fontsize="small",
+            title="behavior",
+            ncols=1 + len(feats) // 25,
+        )
     if lower is not None:
         ci = getattr(source, "attrs", {}).get("ci")
         note = f"shaded: {100 * ci:g}% bootstrap band over sessions" if ci else "shaded: band"
@@ -430,7 +458,7 @@ def session_r2(
     levels = list(dict.fromkeys(cond[n] for n in names if n in cond))
     if levels:  # group sessions by condition, keeping the order of appearance
         names.sort(key=lambda n: levels.index(cond[n]) if n in cond else len(levels))
-    ax = _axes(ax, (max(3.5, 0.9 * len(names) + 1.5), 3.6))
+    ax = _axes(ax, (min(max(3.5, 0.9 * len(names) + 1.5), 14.0), 3.6))
     rng = np.random.default_rng(seed)
     for i, name in enumerate(names):
         r2 = table.loc[table["session"] == name, "r2"].to_numpy(float)

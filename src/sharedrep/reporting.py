@@ -36,7 +36,7 @@ import pandas as pd
 
 from . import plot as _plot
 from .data import Cohort, Session, as_cohort
-from .plot import ALPHA
+from .plot import ALPHA, fmt_lag
 
 __all__ = ["report"]
 
@@ -268,7 +268,7 @@ def report(
     cards.append(
         _card(
             "peak lags",
-            ", ".join(f"{factor * v:g}" for v in peaks["peak_lag"]),
+            ", ".join(fmt_lag(factor * v) for v in peaks["peak_lag"]),
             f"{unit}, components 0..{d - 1}",
         )
     )
