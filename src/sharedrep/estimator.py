@@ -230,7 +230,13 @@ class ShaReD:
         )
         return self.fit_from_stats(stats, cohort)
 
-    def fit_from_stats(self, stats: Sequence[SessionStats], cohort: Cohort) -> ShaReD:
+    def fit_from_stats(
+        self,
+        stats: Sequence[SessionStats],
+        cohort: Cohort,
+        *,
+        init: np.ndarray | None = None,
+    ) -> ShaReD:
         """Fit from precomputed sufficient statistics (e.g. training folds, or a cluster).
 
         Parameters
@@ -239,6 +245,9 @@ class ShaReD:
             One per session of ``cohort``, in the same order; blocks are summed.
         cohort : Cohort
             Session metadata (names, neuron names, subjects); its data are not read.
+        init : ndarray, shape (q, n_components), optional
+            Starting point of the optimiser in ``coef_`` units (e.g. the ``coef_`` of a fit on
+            overlapping data); used only if it starts higher than the default start.
 
         Returns
         -------
@@ -261,7 +270,15 @@ class ShaReD:
             )
         C, G = self._problem(std)
         w = self._weights(std, cohort)
-        fit = fit_subspace(C, G, w, d, max_iter=self.max_iter, tol=self.tol)
+        fit = fit_subspace(
+            C,
+            G,
+            w,
+            d,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            init=None if init is None else init[act],
+        )
         C_bar, G_bar = np.tensordot(w, C, axes=1), np.tensordot(w, G, axes=1)
         cov_pooled = std.cov[:, act][:, :, act].sum(axis=0) / std.count.sum()
         sign_map = expansion.lag_matrix(p)[:, act]

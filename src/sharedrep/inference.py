@@ -52,7 +52,7 @@ from .data import Cohort, Session, as_cohort
 from .errors import DataError, SharedRepWarning
 from .estimator import SessionFit, ShaReD
 from .features import valid_rows
-from .selection import FoldStats, _r2, with_coef
+from .selection import CV_TOL, FoldStats, _r2, with_coef
 from .simulate import principal_angles
 from .stats import SessionStats, fold_labels, standardize
 
@@ -70,6 +70,17 @@ NULLS = ("circular", "segments")
 CROSS_FITS = ("auto", "session", "folds", "none")
 #: autocorrelation below this level counts as gone (for the default minimum shift)
 ACF_LEVEL = 0.1
+
+
+def _aux_params(model: ShaReD) -> dict[str, Any]:
+    """The model's parameters for auxiliary refits (cross-fitting, bootstrap, folds).
+
+    Their optimiser tolerance is relaxed to ``CV_TOL`` (as in cross-validation): the
+    statistics they feed change far less than their own sampling variability.
+    """
+    params = model.get_params()
+    params["tol"] = max(float(params["tol"]), CV_TOL)
+    return params
 
 
 # -- small exact pieces -------------------------------------------------------------------------
@@ -112,14 +123,25 @@ def _raw(model: ShaReD, W: np.ndarray | None = None) -> np.ndarray:
     return model._column_scale[:, None] * (model.coef_ if W is None else W)
 
 
-def _autocorr_length(power: np.ndarray, n: int) -> int:
-    """First lag at which the (circular) autocorrelation of every series is below 0.1.
+def _fft_len(n: int) -> int:
+    """FFT length for circular correlations of ``n`` samples.
 
-    ``power``: power spectra (``|rfft|^2`` of centred series) along axis 0, shape (n_freq, k).
+    ``n`` itself when it factors into small primes; otherwise a fast length ``>= 2n - 1``, on
+    which the circular correlation is assembled from two pieces of the linear one (a length
+    with a large prime factor can be 5-10x slower than one twice as long).
     """
-    acf = sfft.irfft(power, n=n, axis=0)
+    return n if sfft.next_fast_len(n, real=True) == n else sfft.next_fast_len(2 * n - 1, real=True)
+
+
+def _autocorr_length(power: np.ndarray, n_fft: int, n: int) -> int:
+    """First lag at which the autocorrelation of every series is below 0.1.
+
+    ``power``: power spectra (``|rfft|^2`` of centred series of ``n`` samples, FFT length
+    ``n_fft``) along axis 0, shape (n_freq, k).
+    """
+    acf = sfft.irfft(power, n=n_fft, axis=0)[: n // 2]
     acf = acf / np.where(acf[:1] > 0, acf[:1], 1.0)
-    worst = np.abs(acf[: n // 2]).max(axis=1)
+    worst = np.abs(acf).max(axis=1)
     below = np.flatnonzero(worst < ACF_LEVEL)
     return int(below[0]) if below.size else n // 2
 
@@ -127,17 +149,21 @@ def _autocorr_length(power: np.ndarray, n: int) -> int:
 def _circular_cross(Zc: np.ndarray, FY: np.ndarray, shifts: np.ndarray, n: int) -> np.ndarray:
     """``c[m, j, i] = sum_t Zc[t, j] * Yc[(t - shifts[m]) mod n, i]`` for all shifts at once.
 
-    One rFFT per column of Z (``FY`` holds the rFFT of the neurons), a product per pair and one
-    inverse FFT per pair, batched; neurons are processed in blocks to bound memory.
+    One rFFT per column of Z (``FY`` holds the rFFT of the neurons at length ``_fft_len(n)``),
+    a product per pair and one inverse FFT per pair, batched; neurons are processed in blocks
+    to bound memory. With a padded length ``L``, the linear correlation ``r`` is exact and the
+    circular one is ``r[tau] + r[tau - n]``.
     """
-    FZ = sfft.rfft(Zc, axis=0)
+    L = _fft_len(n)
+    FZ = sfft.rfft(Zc, n=L, axis=0)
     nf, d = FZ.shape
     k = FY.shape[1]
     out = np.empty((shifts.size, d, k))
     block = max(1, int(2_000_000 // max(nf * d, 1)))
     for a in range(0, k, block):
         prod = FZ[:, :, None] * np.conj(FY[:, None, a : a + block])
-        out[:, :, a : a + block] = sfft.irfft(prod, n=n, axis=0, workers=-1)[shifts]
+        r = sfft.irfft(prod, n=L, axis=0, workers=-1)
+        out[:, :, a : a + block] = r[shifts] if L == n else r[shifts] + r[L - n + shifts]
     return out
 
 
@@ -264,7 +290,7 @@ def encoding_map(
         mode = "session" if len(cohort) > 1 else "folds"
     if mode == "session" and len(cohort) < 2:
         raise DataError("cross_fit='session' needs at least two sessions; use 'folds'")
-    params = model.get_params()
+    params = _aux_params(model)
     fs = FoldStats.compute(
         cohort,
         model.expansion_,
@@ -491,13 +517,16 @@ def _null_stats(
         grids = []
         for _idx, Zc, Yc in prepared:
             N = Zc.shape[0]
-            FY = sfft.rfft(Yc, axis=0)
+            L = _fft_len(N)
+            FY = sfft.rfft(Yc, n=L, axis=0, workers=-1)
             if min_shift is None:
                 # mean autocorrelation over neurons (each normalised), worst latent
                 py = np.abs(FY) ** 2
                 py = (py / np.maximum(py.sum(axis=0), 1e-300)).mean(axis=1, keepdims=True)
-                pz = np.abs(sfft.rfft(Zc, axis=0)) ** 2
-                m0 = model.expansion_.span + max(_autocorr_length(pz, N), _autocorr_length(py, N))
+                pz = np.abs(sfft.rfft(Zc, n=L, axis=0)) ** 2
+                m0 = model.expansion_.span + max(
+                    _autocorr_length(pz, L, N), _autocorr_length(py, L, N)
+                )
             else:
                 m0 = int(min_shift)
             avail = np.arange(m0, N - m0 + 1)
@@ -638,7 +667,7 @@ def bootstrap_loadings(
             chunk_size=model.chunk_size,
         )
     stats = [st.total() for st in stats]
-    params = model.get_params()
+    params = _aux_params(model)
     base_w = model.session_weights_.reindex(list(cohort.names)).to_numpy()
     if not np.all(np.isfinite(base_w)):
         raise DataError("the model was not fitted on these sessions (weights missing)")
@@ -931,7 +960,7 @@ def variance_split(
     """
     model._check_fitted()
     cohort = as_cohort(cohort)
-    params = model.get_params()
+    params = _aux_params(model)
     fs = FoldStats.compute(cohort, model.expansion_, folds, chunk_size=model.chunk_size)
     K = fs.n_folds
     S = len(cohort)

@@ -25,7 +25,7 @@ from .errors import DataError
 from .estimator import SessionFit, ShaReD
 from .features import TemporalExpansion
 from .metrics import Scores
-from .stats import SessionStats, cohort_stats, compute_stats
+from .stats import SessionStats, cohort_stats
 
 __all__ = [
     "CVResults",
@@ -195,12 +195,21 @@ def _r2(sse: np.ndarray, sst: np.ndarray) -> np.ndarray:
 
 
 def _model_fitter(
-    folds: FoldStats, params: Mapping[str, Any]
+    folds: FoldStats, params: Mapping[str, Any], warm: dict | None = None
 ) -> Callable[[int], tuple[np.ndarray, np.ndarray, Mapping[str, SessionFit]]]:
-    """Fold ``k`` -> a ShaReD fitted on the training statistics of every session."""
+    """Fold ``k`` -> a ShaReD fitted on the training statistics of every session.
+
+    ``warm`` (a dict, updated in place) carries the last solution of each rank to the next
+    fit of that rank: training sets of different folds overlap, so it starts the optimiser
+    close to its answer (it is used only where it beats the default start).
+    """
 
     def fitter(k: int) -> tuple[np.ndarray, np.ndarray, Mapping[str, SessionFit]]:
-        m = ShaReD(**params).fit_from_stats(folds.train(k), folds.cohort)
+        d = params["n_components"]
+        init = None if warm is None else warm.get(d)
+        m = ShaReD(**params).fit_from_stats(folds.train(k), folds.cohort, init=init)
+        if warm is not None:
+            warm[d] = m.coef_
         return m.coef_, m._column_scale, m.session_fits_
 
     return fitter
@@ -346,10 +355,11 @@ def _cross_validate_stats(
     K = folds.n_folds
     fold_rows, ses_rows, neu_rows, summary_rows = [], [], [], []
     meta = [(s.subject, s.condition) for s in cohort]
+    warm: dict[int, np.ndarray] = {}
     for a in grid_a:
         for d in grid_d:
             per_fold, sse, sst = folds.heldout(
-                _model_fitter(folds, {**p, "n_components": d, "alpha": a})
+                _model_fitter(folds, {**p, "n_components": d, "alpha": a}, warm)
             )
             r2s = [_r2(e, t) for e, t in zip(sse, sst, strict=True)]
             ses_r2 = np.array([np.nanmean(r) if np.isfinite(r).any() else np.nan for r in r2s])
@@ -793,10 +803,3 @@ def with_coef(model: ShaReD, W: np.ndarray) -> ShaReD:
     new.coef_ = np.asarray(W)
     new.session_fits_ = {}
     return new
-
-
-def session_stats(session: Session, expansion: TemporalExpansion, n_folds: int) -> SessionStats:
-    """Per-fold statistics of one session (see :class:`FoldStats`)."""
-    from .stats import fold_labels
-
-    return compute_stats(session, expansion, folds=fold_labels(session, n_folds), n_folds=n_folds)
