@@ -228,6 +228,10 @@ def test_report_command_on_a_saved_model(simulated, fitted, tmp_path, capsys):
         ({"variables": '["x0", "speed"]'}, "lacks behavioral variables ['speed']"),
         ({"conditions": '{mouse9 = "naive"}'}, "key 'conditions': no session named ['mouse9']"),
         ({"zscore": '"yes"'}, "key 'zscore': expected true or false"),
+        ({"rescale": "{session0 = -1.0}"}, "key 'rescale': expected a table of session"),
+        ({"rescale": "{mouse9 = 2.0}"}, "key 'rescale': no session named ['mouse9']"),
+        ({"nwb": "{bin = 0.05}"}, "key 'nwb': unknown options ['bin']"),
+        ({"conditions": "{session0 = 1}"}, "key 'conditions': expected a table"),
         ({"ranks": "[1, 2"}, "not valid TOML"),
     ],
 )
@@ -239,6 +243,39 @@ def test_bad_config_exit_2_with_one_line(simulated, capsys, extra, message):
     assert len(lines) == 1, err
     assert lines[0].startswith(f"sharedrep fit: error: {cfg}")
     assert message in lines[0]
+
+
+def test_report_with_the_fit_configuration(simulated, tmp_path, capsys):
+    """--config prepares the data as the fit did (here: variables and a unit rescaling)."""
+    cfg = _config(
+        simulated,
+        variables='["x1", "x0"]',
+        rescale="{session2 = 10.0}",
+        ranks="[2]",
+        alphas="[1.0]",
+        null_size="0",
+        bootstrap="0",
+        output=f'"{tmp_path / "fit"}"',
+    )
+    assert main(["fit", "-q", str(cfg)]) == EXIT_OK
+    model_file = str(tmp_path / "fit" / "model.npz")
+    argv = ["report", model_file, "--config", str(cfg), "--out", str(tmp_path / "rep"), "-q"]
+    assert main([*argv, "--null-size", "0", "--bootstrap", "0"]) == EXIT_OK
+    model = sr.load(model_file)
+    sessions = []
+    for s in sr.load_cohort(simulated):
+        x = np.asarray(s.behavior)[:, [1, 0]] * (10.0 if s.name == "session2" else 1.0)
+        sessions.append(
+            sr.Session(
+                x, s.neural, s.segments, name=s.name, feature_names=["x1", "x0"], rate=s.rate
+            )
+        )
+    expected = model.score(sessions).session
+    table = pd.read_csv(tmp_path / "rep" / "tables" / "sessions.csv", index_col=0)
+    np.testing.assert_allclose(table["r2_in_sample"], expected.to_numpy())
+    # without --config nor files: a one-line usage error
+    assert main(["report", model_file]) == EXIT_USAGE
+    assert "--config" in capsys.readouterr().err
 
 
 def test_missing_files_exit_2(tmp_path, capsys):

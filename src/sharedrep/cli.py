@@ -470,14 +470,29 @@ def _report(args: argparse.Namespace, console: _Console) -> int:
     from .persist import load
     from .reporting import report
 
+    cfg = None
+    if args.config is not None:
+        from .config import read_config
+
+        cfg = read_config(args.config)
+    if not args.data and cfg is None:
+        raise ValueError("give session files or folders, or --config to read the fit's sessions")
     model = load(args.model)
     steps = _Steps(
         console,
         ["read sessions", "encoding map", "bootstrap bands", "condition comparison", "report"],
     )
     with steps.step("read sessions"):
-        sessions = _read_sessions(_data_files(args.data), console)
-        cohort = _select(sessions, model.feature_names_, {}, str(args.model))
+        files = _data_files(args.data) if args.data else list(cfg.files)
+        sessions = _read_sessions(files, console, cfg.nwb if cfg else None)
+        # the fit's data preparation (variable order, unit rescaling, condition labels)
+        cohort = _select(
+            sessions,
+            model.feature_names_,
+            cfg.conditions if cfg else {},
+            str(cfg.source if cfg else args.model),
+            cfg.rescale if cfg else None,
+        )
     for s in cohort:
         if s.name not in model.session_fits_:
             console.say(
@@ -635,11 +650,20 @@ def build_parser() -> argparse.ArgumentParser:
         "write the report of a saved model on sessions",
         "Load a model file (written by sharedrep fit or model.save) and sessions, compute the "
         "encoding map, bootstrap bands and condition comparison, and write a report. Sessions "
-        "unknown to the model get a readout fitted (W unchanged). The R² shown is in-sample: "
-        "held-out numbers come from sharedrep fit.",
+        "unknown to the model get a readout fitted (W unchanged). With --config, the data are "
+        "prepared as that fit configuration says (variables, rescale, conditions); without "
+        "it, the files are used as they are. The R² shown is in-sample: held-out numbers come "
+        "from sharedrep fit.",
     )
     rep.add_argument("model", help="model file (model.npz)")
-    rep.add_argument("data", nargs="+", help="session files or folders of them")
+    rep.add_argument(
+        "data", nargs="*", help="session files or folders of them (default: --config's)"
+    )
+    rep.add_argument(
+        "--config",
+        help="the fit's TOML configuration: its sessions, variables, rescale and conditions "
+        "prepare the data as the fit did",
+    )
     rep.add_argument(
         "--out", default="sharedrep-report", help="output folder (default: %(default)s)"
     )
