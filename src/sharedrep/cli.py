@@ -456,7 +456,12 @@ def _fit(args: argparse.Namespace, console: _Console) -> int:
             title=cfg.title,
         )
         model_file = model.save(out / "model.npz")
-        (out / "config.toml").write_text(Path(cfg.source).read_text(encoding="utf-8"))
+        # a record of the run; its relative paths are those of the original file
+        (out / "config.toml").write_text(
+            f"# copy of {Path(cfg.source).resolve()} (relative paths are relative to its "
+            "folder), used by this fit\n" + Path(cfg.source).read_text(encoding="utf-8"),
+            encoding="utf-8",
+        )
     steps.close()
     console.say("")
     _summary(console, model, cohort, cv, encoding)
