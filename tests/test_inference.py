@@ -11,7 +11,7 @@ import xarray as xr
 
 import sharedrep as sr
 from sharedrep.errors import DataError, SharedRepWarning
-from sharedrep.inference import _circular_cross, _explained, _fft_len
+from sharedrep.inference import _circular_cross, _explained, _prev_fast_len, _shift_grid
 from sharedrep.stats import fold_labels
 
 
@@ -38,20 +38,18 @@ def test_benjamini_hochberg_matches_its_definition():
     assert (q[ok] < 0.1 + 1e-12).sum() == k
 
 
-@pytest.mark.parametrize("T", [300, 301])
-def test_fft_null_equals_explicit_shifted_regressions(T):
-    # 300 = 2^2 3 5^2 is a fast FFT length (direct route); 301 = 7 x 43 is not (padded route)
-    assert (_fft_len(T) == T) == (T == 300)
+@pytest.mark.parametrize(("T", "delta"), [(300, 1), (300, 4), (301, 7)])
+def test_fft_null_equals_explicit_shifted_regressions(T, delta):
     rng = np.random.default_rng(1)
     d, n = 3, 4
     Z = np.cumsum(rng.normal(size=(T, d)), axis=0)  # strongly autocorrelated latents
     Y = rng.normal(size=(T, n)) + Z[:, :1] * 0.1
     Zc, Yc = Z - Z.mean(0), Y - Y.mean(0)
-    shifts = np.array([0, 7, 150, T - 11])
-    c = _circular_cross(Zc, np.fft.rfft(Yc, n=_fft_len(T), axis=0), shifts, T)
+    ks = np.array([0, 1, 7, T // delta // 2, T // delta - 1])
+    c = _circular_cross(Zc, np.fft.rfft(Yc, axis=0), delta, ks)
     ess, dess = _explained(c, np.linalg.inv(Zc.T @ Zc))
     X = np.column_stack([np.ones(T), Z])
-    for a, tau in enumerate(shifts):
+    for a, tau in enumerate(ks * delta):
         y = np.roll(Y, tau, axis=0)  # y[t] = Y[t - tau]
         resid = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
         sst = ((y - y.mean(0)) ** 2).sum(0)
@@ -60,6 +58,22 @@ def test_fft_null_equals_explicit_shifted_regressions(T):
             Xj = np.delete(X, j + 1, axis=1)
             rj = y - Xj @ np.linalg.lstsq(Xj, y, rcond=None)[0]
             np.testing.assert_allclose(dess[a, j], (rj**2).sum(0) - (resid**2).sum(0), rtol=1e-7)
+
+
+def test_shift_grid_spacing_and_range():
+    delta, ks = _shift_grid(19440, 25, 1000)
+    shifts = ks * delta
+    assert 19440 % delta == 0 and ks.size >= 1000
+    assert shifts.min() >= 25 and shifts.max() <= 19440 - 25
+    # the largest such spacing: the next divisor up would leave fewer than 1000 shifts
+    bigger = next(a for a in range(delta + 1, 19440) if 19440 % a == 0)
+    assert (
+        (np.arange(0, 19440, bigger) >= 25) & (np.arange(0, 19440, bigger) <= 19415)
+    ).sum() < 1000
+    # too short for the request: every allowed shift
+    delta, ks = _shift_grid(120, 10, 1000)
+    assert delta == 1 and ks.tolist() == list(range(10, 111))
+    assert _prev_fast_len(19406) <= 19406 and _prev_fast_len(19406) >= 19406 * 0.99
 
 
 def test_null_cohort_is_calibrated_and_in_sample_w_is_not():

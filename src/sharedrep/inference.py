@@ -30,16 +30,20 @@ component). Under the circular null the neural data are shifted circularly again
 to 0 (mod the length) are excluded, with ``min_shift`` = the lag span of the design plus the
 autocorrelation length of the latents and the neurons (the first lag at which the
 autocorrelation falls below 0.1). For fixed latents, the cross-products ``Z'Y_tau`` of every
-shift are one FFT cross-correlation per column, so the null costs a few FFTs, not one fit per
-shift. ``null="segments"`` instead permutes whole segments (trials) of the neural data.
-p-values are ``(1 + #{null >= observed}) / (1 + n_null)``.
+shift come from FFTs (one per column), so the null costs a few FFTs, not one fit per shift: the
+shifts are evenly spaced multiples of a divisor of the sequence length, whose cross-products
+are an inverse FFT of the folded cross-spectrum (see ``_circular_cross``; exact). The sequence
+is the first ``N'`` valid rows, ``N'`` the largest FFT-friendly length not above their number
+(more than 99% of the rows for sessions of 1000 samples or more). ``null="segments"`` instead
+permutes whole segments (trials) of the neural data. p-values are
+``(1 + #{null >= observed}) / (1 + n_null)``.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -123,47 +127,78 @@ def _raw(model: ShaReD, W: np.ndarray | None = None) -> np.ndarray:
     return model._column_scale[:, None] * (model.coef_ if W is None else W)
 
 
-def _fft_len(n: int) -> int:
-    """FFT length for circular correlations of ``n`` samples.
+def _prev_fast_len(n: int) -> int:
+    """Largest FFT-friendly length ``<= n`` (only small prime factors)."""
+    k = n
+    while k > 1 and sfft.next_fast_len(k) != k:
+        k -= 1
+    return max(k, 1)
 
-    ``n`` itself when it factors into small primes; otherwise a fast length ``>= 2n - 1``, on
-    which the circular correlation is assembled from two pieces of the linear one (a length
-    with a large prime factor can be 5-10x slower than one twice as long).
+
+def _shift_grid(n: int, min_shift: int, n_null: int) -> tuple[int, np.ndarray]:
+    """Spacing ``delta`` (a divisor of ``n``) and multiples ``k`` giving shifts ``k * delta``.
+
+    The shifts are every multiple of the largest divisor of ``n`` that still leaves at least
+    ``n_null`` of them in ``[min_shift, n - min_shift]`` (all allowed shifts when fewer exist).
     """
-    return n if sfft.next_fast_len(n, real=True) == n else sfft.next_fast_len(2 * n - 1, real=True)
+    divisors = sorted(
+        {a for i in range(1, int(np.sqrt(n)) + 1) if n % i == 0 for a in (i, n // i)},
+        reverse=True,
+    )
+
+    def multiples(delta: int) -> np.ndarray:
+        return np.arange(-(-min_shift // delta), (n - min_shift) // delta + 1)
+
+    for delta in divisors:
+        ks = multiples(delta)
+        if ks.size >= n_null:
+            return delta, ks
+    return 1, multiples(1)
 
 
-def _autocorr_length(power: np.ndarray, n_fft: int, n: int) -> int:
-    """First lag at which the autocorrelation of every series is below 0.1.
+def _autocorr_length(power: np.ndarray, n: int) -> int:
+    """First lag at which the (circular) autocorrelation of every series is below 0.1.
 
-    ``power``: power spectra (``|rfft|^2`` of centred series of ``n`` samples, FFT length
-    ``n_fft``) along axis 0, shape (n_freq, k).
+    ``power``: power spectra (``|rfft|^2`` of centred series of ``n`` samples) along axis 0,
+    shape (n_freq, k).
     """
-    acf = sfft.irfft(power, n=n_fft, axis=0)[: n // 2]
+    acf = sfft.irfft(power, n=n, axis=0)[: n // 2]
     acf = acf / np.where(acf[:1] > 0, acf[:1], 1.0)
     worst = np.abs(acf).max(axis=1)
     below = np.flatnonzero(worst < ACF_LEVEL)
     return int(below[0]) if below.size else n // 2
 
 
-def _circular_cross(Zc: np.ndarray, FY: np.ndarray, shifts: np.ndarray, n: int) -> np.ndarray:
-    """``c[m, j, i] = sum_t Zc[t, j] * Yc[(t - shifts[m]) mod n, i]`` for all shifts at once.
+def _circular_cross(Zc: np.ndarray, FY: np.ndarray, delta: int, ks: np.ndarray) -> np.ndarray:
+    """``c[m, j, i] = sum_t Zc[t, j] * Yc[(t - ks[m] * delta) mod n, i]``, all shifts at once.
 
-    One rFFT per column of Z (``FY`` holds the rFFT of the neurons at length ``_fft_len(n)``),
-    a product per pair and one inverse FFT per pair, batched; neurons are processed in blocks
-    to bound memory. With a padded length ``L``, the linear correlation ``r`` is exact and the
-    circular one is ``r[tau] + r[tau - n]``.
+    ``FY`` is the rFFT of the centred neurons (length ``n``, a multiple of ``delta``). The
+    circular cross-correlation of a (component, neuron) pair at shift ``tau`` is the inverse
+    DFT of the cross-spectrum ``FZ(f) conj(FY(f))``. Only shifts that are multiples of
+    ``delta`` are wanted; ``exp(2 pi i f k delta / n)`` depends on ``f mod M`` only
+    (``M = n / delta``), so they are the inverse FFT of length ``M`` of the cross-spectrum
+    folded modulo ``M``: ``Q(r) = sum_a FZ(aM + r) conj(FY(aM + r))``, which for all pairs at
+    once is one batched matrix product ``(M, d, delta) @ (M, delta, n)``. Exact; the n x d x n
+    cross-spectrum is never formed. Neurons are processed in blocks to bound memory.
     """
-    L = _fft_len(n)
-    FZ = sfft.rfft(Zc, n=L, axis=0)
-    nf, d = FZ.shape
+    n, d = Zc.shape
+    M = n // delta
+    FZ = sfft.rfft(Zc, axis=0)
+    H = FZ.shape[0]
+
+    def full(F: np.ndarray) -> np.ndarray:
+        # all n frequencies of a real series from its rfft (Hermitian symmetry)
+        return np.concatenate([F, np.conj(F[1 : n - H + 1][::-1])], axis=0)
+
+    A = np.ascontiguousarray(full(FZ).reshape(delta, M, d).transpose(1, 2, 0))  # (M, d, delta)
     k = FY.shape[1]
-    out = np.empty((shifts.size, d, k))
-    block = max(1, int(2_000_000 // max(nf * d, 1)))
+    out = np.empty((ks.size, d, k))
+    block = max(1, int(4_000_000 // max(n, 1)))
     for a in range(0, k, block):
-        prod = FZ[:, :, None] * np.conj(FY[:, None, a : a + block])
-        r = sfft.irfft(prod, n=L, axis=0, workers=-1)
-        out[:, :, a : a + block] = r[shifts] if L == n else r[shifts] + r[L - n + shifts]
+        B = np.conj(full(FY[:, a : a + block])).reshape(delta, M, -1).transpose(1, 0, 2)
+        Q = A @ np.ascontiguousarray(B)  # (M, d, nb)
+        r = sfft.ifft(Q, axis=0, workers=-1).real / delta
+        out[:, :, a : a + block] = r[ks]
     return out
 
 
@@ -206,6 +241,9 @@ class EncodingMap:
     cross_fit : str
     fdr : float
     n_components : int
+    stats : dict of str to SessionStats
+        Whole-session statistics of the mapped sessions (reused by :func:`compare_conditions`
+        instead of a second pass over the data).
     """
 
     neurons: pd.DataFrame
@@ -215,6 +253,7 @@ class EncodingMap:
     cross_fit: str
     fdr: float
     n_components: int
+    stats: dict[str, SessionStats] = field(default_factory=dict, repr=False)
 
     def summary(self) -> pd.DataFrame:
         """Fraction of neurons encoding (any component, and each one) per session."""
@@ -252,8 +291,9 @@ def encoding_map(
         (FFT, all shifts at once). ``"segments"``: random permutations of whole segments of
         the neural data (needs segments; the direct computation, slower).
     n_null : int
-        Shifts (evenly spaced over the allowed range) or permutations. Fewer are used, with a
-        warning, when a session is too short for that many allowed shifts.
+        Circular shifts (evenly spaced over the allowed range) or segment permutations. Fewer
+        are used, with a warning, when a session is too short for that many allowed shifts;
+        ``EncodingMap.sessions["n_null"]`` records the number used.
     folds : int
         Folds for the held-out R² (and for cross-fitting a single session).
     fdr : float
@@ -272,6 +312,12 @@ def encoding_map(
     Returns
     -------
     EncodingMap
+
+    Notes
+    -----
+    One statistics pass (per fold) gives the held-out R²; the null needs the time series of
+    the latents, so each session's behavior and neural data are read once more, one session at
+    a time (lazy arrays are read whole, session by session).
     """
     model._check_fitted()
     cohort = as_cohort(cohort)
@@ -408,6 +454,7 @@ def encoding_map(
         cross_fit=mode,
         fdr=float(fdr),
         n_components=d,
+        stats=dict(zip(cohort.names, totals, strict=True)),
     )
 
 
@@ -508,6 +555,10 @@ def _null_stats(
         raise DataError(f"session {s.name!r} has no segments; null='segments' needs trials")
     prepared = []
     for idx, m in units:
+        if null == "circular":
+            # the first N' rows, N' the largest FFT-friendly length <= N (> 99% of the rows
+            # for N >= 1000): a length with a large prime factor makes every FFT 5-10x slower
+            idx = idx[: _prev_fast_len(idx.size)]
         Z = phi[idx] @ _raw(m)
         Zc = Z - Z.mean(axis=0)
         Yc = Y[idx] - Y[idx].mean(axis=0)
@@ -517,25 +568,22 @@ def _null_stats(
         grids = []
         for _idx, Zc, Yc in prepared:
             N = Zc.shape[0]
-            L = _fft_len(N)
-            FY = sfft.rfft(Yc, n=L, axis=0, workers=-1)
+            FY = sfft.rfft(Yc, axis=0, workers=-1)
             if min_shift is None:
                 # mean autocorrelation over neurons (each normalised), worst latent
                 py = np.abs(FY) ** 2
                 py = (py / np.maximum(py.sum(axis=0), 1e-300)).mean(axis=1, keepdims=True)
-                pz = np.abs(sfft.rfft(Zc, n=L, axis=0)) ** 2
-                m0 = model.expansion_.span + max(
-                    _autocorr_length(pz, L, N), _autocorr_length(py, L, N)
-                )
+                pz = np.abs(sfft.rfft(Zc, axis=0)) ** 2
+                m0 = model.expansion_.span + max(_autocorr_length(pz, N), _autocorr_length(py, N))
             else:
                 m0 = int(min_shift)
-            avail = np.arange(m0, N - m0 + 1)
-            grids.append((avail, FY, m0))
-        n_used = min(n_null, min(g[0].size for g in grids))
+            delta, ks = _shift_grid(N, m0, n_null)
+            grids.append((delta, ks, FY, m0))
+        n_used = min(n_null, min(g[1].size for g in grids))
         if n_used < 19:
             raise DataError(
                 f"session {s.name!r}: only {n_used} circular shifts are at least "
-                f"{max(g[2] for g in grids)} samples from 0; the session is too short for a "
+                f"{max(g[3] for g in grids)} samples from 0; the session is too short for a "
                 "circular-shift null (use null='segments' or a smaller min_shift)"
             )
         if n_used < n_null:
@@ -545,7 +593,7 @@ def _null_stats(
                 SharedRepWarning,
                 stacklevel=3,
             )
-        shift0 = float(max(g[2] for g in grids))
+        shift0 = float(max(g[3] for g in grids))
     else:
         n_used, shift0 = int(n_null), float("nan")
     d = per_fold[0].coef_.shape[1]
@@ -562,9 +610,9 @@ def _null_stats(
         dess_obs += de[0]
         sst += np.einsum("tn,tn->n", Yc, Yc)
         if null == "circular":
-            avail, FY, _ = grids[u]
-            pick = np.round(np.linspace(0, avail.size - 1, n_used)).astype(int)
-            c = _circular_cross(Zc, FY, avail[pick], Zc.shape[0])
+            delta, ks, FY, _ = grids[u]
+            pick = np.round(np.linspace(0, ks.size - 1, n_used)).astype(int)
+            c = _circular_cross(Zc, FY, delta, ks[pick])
         else:
             c = np.empty((n_used, d, n))
             labels = seg[idx]
@@ -832,6 +880,9 @@ def compare_conditions(
         )
     if encoding is None:
         encoding = encoding_map(model, cohort, **encoding_kwargs)
+    absent = sorted(set(cohort.names) - set(encoding.neurons["session"]))
+    if absent:
+        raise DataError(f"the encoding map has no sessions {absent}; map this cohort first")
     subjects = np.array([str(s.subject) for s in cohort], dtype=object)
     rng = np.random.default_rng(seed)
     perms, scheme = _label_permutations(subjects, labels, n_perm, rng)
@@ -846,11 +897,14 @@ def compare_conditions(
     cc = encoding.components.groupby(["session", "component"], sort=False)
     enc_c = cc["encodes"].sum().unstack().reindex(index=names, columns=range(d)).to_numpy(float)
     dr2_c = cc["delta_r2"].sum().unstack().reindex(index=names, columns=range(d)).to_numpy(float)
-    from .stats import cohort_stats
+    if all(n in encoding.stats for n in names):
+        stats = [encoding.stats[n] for n in names]
+    else:
+        from .stats import cohort_stats
 
-    stats = [
-        st.total() for st in cohort_stats(cohort, model.expansion_, chunk_size=model.chunk_size)
-    ]
+        stats = [
+            st.total() for st in cohort_stats(cohort, model.expansion_, chunk_size=model.chunk_size)
+        ]
     filt = _session_filters(model, cohort, stats)  # (S, p, L, d)
     w = model.session_weights_.reindex(names).to_numpy()
     w = np.where(np.isfinite(w), w, 1.0 / len(names))
