@@ -63,11 +63,14 @@ class _Console:
     def bar(self, total: int, desc: str, unit: str = "step") -> Any:
         from tqdm import tqdm
 
+        # steps take unequal times: their rate and ETA would mislead, elapsed time does not
+        fmt = "{desc:<22}{bar:30} {n_fmt}/{total_fmt} steps [{elapsed}]" if unit == "step" else None
         # disable=None: drawn only when stderr is a terminal (no bars in logs or pipes)
         return tqdm(
             total=total,
             desc=desc,
             unit=unit,
+            bar_format=fmt,
             disable=True if self.quiet else None,
             file=sys.stderr,
             leave=False,
