@@ -365,3 +365,26 @@ def test_report_without_rate_uses_samples(tmp_path):
     assert "samples, components 0..1" in text
     peaks = pd.read_csv(tmp_path / "tables" / "peak_lags.csv", index_col=0)
     assert list(peaks.columns) == ["peak_lag"]  # no millisecond column without a rate
+
+
+def test_conditions_with_three_conditions():
+    """A hand-built table in compare_conditions' layout (three conditions: a 'range' column)."""
+    keys = [("any", "fraction_encoding"), ("any", "strength")]
+    keys += [(j, m) for m in ("fraction_encoding", "strength", "peak_lag") for j in range(2)]
+    rng = np.random.default_rng(0)
+    values = rng.uniform(0, 1, size=(len(keys), 3))
+    table = pd.DataFrame(values, columns=["naive", "mid", "expert"])
+    table["range"] = values.max(1) - values.min(1)
+    table["p_value"] = np.linspace(0.0005, 0.9, len(keys))
+    table.index = pd.MultiIndex.from_tuples(keys, names=["component", "measure"])
+    fig = sr.plot.conditions(table)
+    frac = fig.axes[0]
+    for c in ["naive", "mid", "expert"]:
+        bars = next(b for b in frac.containers if b.get_label() == c)
+        expected = table.xs("fraction_encoding", level="measure")[c].to_numpy()
+        np.testing.assert_allclose([b.get_height() for b in bars], expected)
+        assert len(bars) == 3  # components 0, 1 and "any"
+    lags = fig.axes[2]  # peak lags as dots, one per condition and component
+    assert sum(len(ln.get_xdata()) for ln in lags.get_lines() if ln.get_marker() == "o") == 6
+    assert [t.get_text() for t in frac.texts][-1].startswith("p=")
+    assert "p<0.001 ***" in [t.get_text() for t in frac.texts]
