@@ -8,7 +8,7 @@ with no alignment of trials or time courses across animals.
 >>> model = sr.ShaReD(n_components=3, lags=truth.lags).fit(cohort)
 """
 
-from . import io, simulate
+from . import io, plot, simulate
 from .data import Cohort, Session
 from .errors import DataError, ModelFileError, SharedRepWarning
 from .estimator import SessionFit, ShaReD
@@ -25,6 +25,7 @@ from .inference import (
 from .io import load_cohort
 from .metrics import Scores
 from .persist import load, save_model
+from .reporting import report
 from .selection import CVResults, ShaReDCV, TransferResults, cross_validate, transfer
 from .stats import SessionStats, compute_stats
 
@@ -56,7 +57,9 @@ __all__ = [
     "load",
     "load_cohort",
     "peak_lag",
+    "plot",
     "raised_cosine_basis",
+    "report",
     "save_model",
     "simulate",
     "transfer",

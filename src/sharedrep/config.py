@@ -1,0 +1,365 @@
+"""The TOML configuration of ``sharedrep fit``: keys, defaults and validation.
+
+A configuration is a TOML file of top-level keys (an example is ``examples/fit.toml``).
+Relative paths are relative to the folder of the configuration file. Exactly one of ``folder``
+and ``files`` says where the sessions are; every other key has a default.
+
+Keys
+----
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["KEYS", "ConfigError", "FitConfig", "keys_help", "read_config"]
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message names the file and the key."""
+
+
+#: every key: (type description, default, meaning). The order is the order of the help text.
+KEYS: dict[str, tuple[str, Any, str]] = {
+    "folder": (
+        "path",
+        None,
+        "folder holding one session file per session (*.npz, *.nwb), read in name order",
+    ),
+    "files": ("list of paths", None, "session files (*.npz, *.nwb), instead of folder"),
+    "variables": (
+        "list of str",
+        None,
+        "behavioral variables to use, in this order (default: all, as in the files)",
+    ),
+    "conditions": (
+        "table",
+        None,
+        "condition label per session name, overriding the files' (e.g. {m1 = 'naive'})",
+    ),
+    "rescale": (
+        "table",
+        None,
+        "factor multiplying a session's behavior, to bring units in line (m to cm: {m1 = 100})",
+    ),
+    "nwb": (
+        "table",
+        None,
+        "options for reading NWB files: behavior, neural, bin_size, trials, resample",
+    ),
+    "lags": (
+        "list of int or {min, max}",
+        {"min": -5, "max": 5},
+        "lags in samples (< 0: neural activity leads behavior); {min, max} is inclusive",
+    ),
+    "n_basis": ("int", None, "raised-cosine basis functions per variable (default: none)"),
+    "ranks": ("list of int", [1, 2, 3, 4, 5, 6], "numbers of shared components to try"),
+    "alphas": ("list of float", [1.0, 10.0, 100.0, 1000.0], "ridge penalties to try"),
+    "folds": ("int", 5, "cross-validation folds (whole segments; >= 2)"),
+    "rule": ("str", "1se", "choice of rank and ridge: '1se' (one-standard-error) or 'max'"),
+    "objective": ("str", "variance", "'variance' or 'correlation'"),
+    "zscore": ("bool", True, "z-score each neuron within its session"),
+    "weights": ("str", "equal", "session weights: 'equal', 'neurons' or 'samples'"),
+    "null_size": (
+        "int",
+        1000,
+        "circular shifts (or permutations) in the encoding-map null; 0 skips the encoding map",
+    ),
+    "null": ("str", "circular", "encoding-map null: 'circular' shifts or 'segments'"),
+    "fdr": ("float", 0.05, "false discovery rate of the encoding map (Benjamini-Hochberg)"),
+    "bootstrap": ("int", 200, "bootstrap resamples of sessions for filter bands; 0 skips"),
+    "permutations": (
+        "int",
+        1000,
+        "condition-label permutations of the condition comparison (when >= 2 conditions)",
+    ),
+    "seed": ("int", 0, "random seed of the bootstrap and permutations"),
+    "output": ("path", "sharedrep-out", "output folder: model.npz, tables/, index.html"),
+    "title": ("str", "ShaReD analysis", "title of the report"),
+}
+
+_CHOICES = {
+    "rule": ("1se", "max"),
+    "objective": ("variance", "correlation"),
+    "weights": ("equal", "neurons", "samples"),
+    "null": ("circular", "segments"),
+}
+
+
+def keys_help(width: int = 100) -> str:
+    """The key table as plain text (for ``sharedrep fit --help`` and this module's docs)."""
+    lines = []
+    for key, (kind, default, meaning) in KEYS.items():
+        shown = "required*" if key in ("folder", "files") else f"default {_toml(default)}"
+        lines.append(f"  {key:<14}{kind}; {shown}")
+        lines.append(f"  {'':<14}{meaning}")
+    lines.append("  * exactly one of folder and files")
+    return "\n".join(lines)
+
+
+def _toml(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+__doc__ = (__doc__ or "") + "\n::\n\n" + keys_help() + "\n"
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """A validated configuration (paths resolved against the configuration's folder).
+
+    Attributes
+    ----------
+    source : Path
+        The configuration file.
+    folder : Path or None
+    files : tuple of Path
+        Session files (listed from ``folder`` when it is given: ``*.npz`` and ``*.nwb``).
+    variables : tuple of str or None
+    conditions : dict of str to str
+    rescale : dict of str to float
+        Behavior scale factor per session name.
+    nwb : dict
+        Keyword arguments of :func:`sharedrep.io.read_nwb`.
+    lags : tuple of int
+    n_basis : int or None
+    ranks : tuple of int
+    alphas : tuple of float
+    folds, null_size, bootstrap, permutations, seed : int
+    rule, objective, weights, null, title : str
+    zscore : bool
+    fdr : float
+    output : Path
+    """
+
+    source: Path
+    folder: Path | None
+    files: tuple[Path, ...]
+    variables: tuple[str, ...] | None
+    conditions: dict[str, str]
+    rescale: dict[str, float]
+    nwb: dict[str, Any]
+    lags: tuple[int, ...]
+    n_basis: int | None
+    ranks: tuple[int, ...]
+    alphas: tuple[float, ...]
+    folds: int
+    rule: str
+    objective: str
+    zscore: bool
+    weights: str
+    null_size: int
+    null: str
+    fdr: float
+    bootstrap: int
+    permutations: int
+    seed: int
+    output: Path
+    title: str
+
+    def model_params(self) -> dict[str, Any]:
+        """Parameters of :class:`~sharedrep.ShaReD` other than rank and ridge."""
+        return {
+            "lags": list(self.lags),
+            "n_basis": self.n_basis,
+            "objective": self.objective,
+            "zscore": self.zscore,
+            "weights": self.weights,
+        }
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def read_config(path: str | os.PathLike[str], *, output: str | None = None) -> FitConfig:
+    """Read and validate a ``sharedrep fit`` configuration.
+
+    Parameters
+    ----------
+    path : str or path-like
+        TOML file.
+    output : str, optional
+        Overrides the ``output`` key (relative to the current folder, like a command-line
+        argument).
+
+    Returns
+    -------
+    FitConfig
+
+    Raises
+    ------
+    ConfigError
+        Unreadable TOML, an unknown key (with the closest known one), a value of the wrong type
+        or out of range, both or neither of ``folder`` and ``files``, a folder without session
+        files, a file that does not exist. The message starts with the file and names the key.
+    """
+    path = Path(path)
+    src = str(path)
+    if not path.is_file():
+        raise ConfigError(f"{src}: no such configuration file")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{src}: not valid TOML ({err})") from None
+    base = path.resolve().parent
+
+    def fail(key: str, what: str) -> ConfigError:
+        return ConfigError(f"{src}: key '{key}': {what}")
+
+    for key in raw:
+        if key not in KEYS:
+            close = difflib.get_close_matches(key, list(KEYS), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ConfigError(
+                f"{src}: unknown key '{key}'{hint}; see 'sharedrep fit --help' for the keys"
+            )
+    cfg = {k: raw.get(k, default) for k, (_, default, _) in KEYS.items()}
+
+    # -- data ---------------------------------------------------------------------------------
+    if (cfg["folder"] is None) == (cfg["files"] is None):
+        raise ConfigError(
+            f"{src}: give exactly one of 'folder' (a folder of session files) and 'files' "
+            "(a list of session files)"
+        )
+    folder = None
+    if cfg["folder"] is not None:
+        if not isinstance(cfg["folder"], str):
+            raise fail("folder", f"expected a path (string), got {cfg['folder']!r}")
+        folder = (base / cfg["folder"]).resolve()
+        if not folder.is_dir():
+            raise fail("folder", f"no folder at {folder}")
+        files = tuple(sorted(p for p in folder.iterdir() if p.suffix.lower() in (".npz", ".nwb")))
+        if not files:
+            raise fail("folder", f"{folder} holds no session files (*.npz, *.nwb)")
+    else:
+        listed = cfg["files"]
+        if not (isinstance(listed, list) and listed and all(isinstance(f, str) for f in listed)):
+            raise fail("files", f"expected a non-empty list of paths, got {listed!r}")
+        files = tuple((base / f).resolve() for f in listed)
+        for f in files:
+            if not f.is_file():
+                raise fail("files", f"no file at {f}")
+            if f.suffix.lower() not in (".npz", ".nwb"):
+                raise fail("files", f"{f} is not a session file (.npz or .nwb)")
+    variables = cfg["variables"]
+    if variables is not None:
+        if not (
+            isinstance(variables, list) and variables and all(isinstance(v, str) for v in variables)
+        ):
+            raise fail("variables", f"expected a non-empty list of names, got {variables!r}")
+        if len(set(variables)) != len(variables):
+            raise fail("variables", f"duplicate names in {variables}")
+        variables = tuple(variables)
+    conditions = cfg["conditions"] or {}
+    if not (isinstance(conditions, dict) and all(isinstance(v, str) for v in conditions.values())):
+        raise fail("conditions", f"expected a table of session = 'label', got {conditions!r}")
+
+    rescale = cfg["rescale"] or {}
+    if not (
+        isinstance(rescale, dict)
+        and all(_is_num(v) and np.isfinite(v) and v > 0 for v in rescale.values())
+    ):
+        raise fail("rescale", f"expected a table of session = <positive factor>, got {rescale!r}")
+    nwb = cfg["nwb"] or {}
+    allowed = ("behavior", "neural", "bin_size", "trials", "resample", "out_of_range")
+    if not isinstance(nwb, dict):
+        raise fail("nwb", f"expected a table of reading options, got {nwb!r}")
+    unknown = sorted(set(nwb) - set(allowed))
+    if unknown:
+        raise fail("nwb", f"unknown options {unknown}; allowed: {list(allowed)}")
+
+    # -- model --------------------------------------------------------------------------------
+    lags = cfg["lags"]
+    if isinstance(lags, dict):
+        extra = set(lags) - {"min", "max"}
+        if extra or not all(_is_int(lags.get(k)) for k in ("min", "max")):
+            raise fail("lags", f"expected {{min = <int>, max = <int>}}, got {lags!r}")
+        if lags["min"] > lags["max"]:
+            raise fail("lags", f"min ({lags['min']}) is larger than max ({lags['max']})")
+        lags = tuple(range(lags["min"], lags["max"] + 1))
+    elif isinstance(lags, list) and lags and all(_is_int(v) for v in lags):
+        if len(set(lags)) != len(lags):
+            raise fail("lags", f"duplicate lags in {lags}")
+        lags = tuple(sorted(lags))
+    else:
+        raise fail("lags", f"expected a list of integers or {{min, max}}, got {lags!r}")
+    n_basis = cfg["n_basis"]
+    if n_basis is not None and not (_is_int(n_basis) and 1 <= n_basis <= len(lags)):
+        raise fail("n_basis", f"expected an integer in 1..{len(lags)} (the lags), got {n_basis!r}")
+    ranks = cfg["ranks"]
+    if not (isinstance(ranks, list) and ranks and all(_is_int(r) and r >= 1 for r in ranks)):
+        raise fail("ranks", f"expected a non-empty list of positive integers, got {ranks!r}")
+    alphas = cfg["alphas"]
+    if not (isinstance(alphas, list) and alphas and all(_is_num(a) and a >= 0 for a in alphas)):
+        raise fail("alphas", f"expected a non-empty list of numbers >= 0, got {alphas!r}")
+    for key, values in (("ranks", ranks), ("alphas", [float(a) for a in alphas])):
+        if len(set(values)) != len(values):
+            raise fail(key, f"duplicate values in {cfg[key]}")
+    for key, low in (("folds", 2), ("null_size", 0), ("bootstrap", 0), ("permutations", 0)):
+        if not (_is_int(cfg[key]) and cfg[key] >= low):
+            raise fail(key, f"expected an integer >= {low}, got {cfg[key]!r}")
+    if 0 < cfg["null_size"] < 19:
+        raise fail("null_size", f"expected 0 (skip) or at least 19, got {cfg['null_size']}")
+    if 0 < cfg["bootstrap"] < 10:
+        raise fail("bootstrap", f"expected 0 (skip) or at least 10, got {cfg['bootstrap']}")
+    for key, choices in _CHOICES.items():
+        if cfg[key] not in choices:
+            raise fail(key, f"expected one of {list(choices)}, got {cfg[key]!r}")
+    if not isinstance(cfg["zscore"], bool):
+        raise fail("zscore", f"expected true or false, got {cfg['zscore']!r}")
+    if not (_is_num(cfg["fdr"]) and 0 < cfg["fdr"] < 1):
+        raise fail("fdr", f"expected a number between 0 and 1, got {cfg['fdr']!r}")
+    if not _is_int(cfg["seed"]):
+        raise fail("seed", f"expected an integer, got {cfg['seed']!r}")
+    for key in ("output", "title"):
+        if not isinstance(cfg[key], str) or not cfg[key]:
+            raise fail(key, f"expected a non-empty string, got {cfg[key]!r}")
+    out = Path(output).resolve() if output is not None else (base / cfg["output"]).resolve()
+    return FitConfig(
+        source=path,
+        folder=folder,
+        files=files,
+        variables=variables,
+        conditions=dict(conditions),
+        rescale={k: float(v) for k, v in rescale.items()},
+        nwb=dict(nwb),
+        lags=lags,
+        n_basis=n_basis,
+        ranks=tuple(sorted(ranks)),
+        alphas=tuple(sorted(float(a) for a in alphas)),
+        folds=cfg["folds"],
+        rule=cfg["rule"],
+        objective=cfg["objective"],
+        zscore=cfg["zscore"],
+        weights=cfg["weights"],
+        null_size=cfg["null_size"],
+        null=cfg["null"],
+        fdr=float(cfg["fdr"]),
+        bootstrap=cfg["bootstrap"],
+        permutations=cfg["permutations"],
+        seed=cfg["seed"],
+        output=out,
+        title=cfg["title"],
+    )

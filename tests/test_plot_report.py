@@ -1,0 +1,390 @@
+"""Figures (sr.plot) and the HTML report (sr.report), checked against the numbers they show.
+
+The report is also opened in headless Chromium: the test skips only when no browser binary
+exists (``tools/install-browser.sh`` installs one; CI runs it).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+
+import matplotlib
+
+matplotlib.use("Agg")  # before pyplot is imported anywhere: no display needed
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+import sharedrep as sr
+from sharedrep.plot import ALPHA
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def analysis():
+    """A small two-condition analysis with every result object the report takes."""
+    cohort, truth = sr.simulate.cohort(
+        n_sessions=4,
+        n_samples=(700, 900),
+        n_neurons=(8, 12),
+        n_features=3,
+        lags=range(-2, 3),
+        conditions=["naive", "expert"],
+        seed=5,
+    )
+    search = sr.ShaReDCV(
+        n_components=[1, 2, 3, 4], alpha=[1.0, 100.0], folds=3, lags=truth.lags
+    ).fit(cohort)
+    model, cv = search.best_estimator_, search.cv_results_
+    enc = sr.encoding_map(model, cohort, n_null=49, folds=3)
+    boot = sr.bootstrap_loadings(model, cohort, n_boot=12)
+    comp = sr.compare_conditions(model, cohort, encoding=enc, n_perm=49)
+    return {
+        "cohort": cohort,
+        "truth": truth,
+        "search": search,
+        "model": model,
+        "cv": cv,
+        "enc": enc,
+        "boot": boot,
+        "comp": comp,
+    }
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+# -- plots ----------------------------------------------------------------------------------------
+def test_cv_curve_one_line_per_alpha_with_the_cv_numbers(analysis):
+    cv = analysis["cv"]
+    ax = sr.plot.cv_curve(cv)
+    lines = {ln.get_label(): ln for ln in ax.get_lines() if ln.get_label().startswith(ALPHA)}
+    alphas = sorted(cv.summary.index.get_level_values("alpha").unique())
+    assert sorted(lines) == sorted(f"{ALPHA} = {a:g}" for a in alphas)
+    for a in alphas:
+        expected = cv.summary.xs(a, level="alpha")["r2"].sort_index()
+        ln = lines[f"{ALPHA} = {a:g}"]
+        np.testing.assert_array_equal(ln.get_xdata(), expected.index.to_numpy())
+        np.testing.assert_allclose(ln.get_ydata(), expected.to_numpy())
+    star = next(ln for ln in ax.get_lines() if ln.get_label() == "chosen")
+    assert star.get_xdata()[0] == cv.n_components
+    assert star.get_ydata()[0] == pytest.approx(cv.summary.loc[(cv.n_components, cv.alpha), "r2"])
+    assert ax.get_xlabel() and "R²" in ax.get_ylabel()
+
+
+def test_filters_one_panel_per_component_one_line_per_variable(analysis):
+    model = analysis["model"]
+    fig = sr.plot.filters(model)
+    d = model.coef_.shape[1]
+    assert len(fig.axes) == d
+    lag_ms = 1000 * model.loadings_["lag_s"].to_numpy()
+    for k, ax in enumerate(fig.axes):
+        lines = [ln for ln in ax.get_lines() if not ln.get_label().startswith("_")]
+        assert [ln.get_label() for ln in lines] == list(model.feature_names_)
+        for ln, f in zip(lines, model.feature_names_, strict=True):
+            np.testing.assert_allclose(ln.get_xdata(), lag_ms)
+            np.testing.assert_allclose(
+                ln.get_ydata(), model.loadings_.sel(feature=f, component=k).to_numpy()
+            )
+        assert "ms" in ax.get_xlabel()
+    assert "SD" in fig.axes[0].get_ylabel()
+
+
+def test_filters_bands_from_bootstrap(analysis):
+    boot = analysis["boot"]
+    fig = sr.plot.filters(boot)
+    p = boot.sizes["feature"]
+    for k, ax in enumerate(fig.axes):
+        assert len(ax.collections) == p  # one shaded band per variable
+        band = ax.collections[0].get_paths()[0].vertices[:, 1]
+        lo = boot["lower"].isel(feature=0, component=k).to_numpy()
+        hi = boot["upper"].isel(feature=0, component=k).to_numpy()
+        assert band.min() == pytest.approx(lo.min()) and band.max() == pytest.approx(hi.max())
+
+
+def test_encoding_map_panels_hold_each_sessions_values(analysis):
+    enc, cohort = analysis["enc"], analysis["cohort"]
+    fig = sr.plot.encoding_map(enc)
+    panels = [ax for ax in fig.axes if ax.get_images()]
+    assert len(panels) == len(cohort)
+    for ax, s in zip(panels, cohort, strict=True):
+        image = np.asarray(ax.get_images()[0].get_array())
+        nn = enc.neurons[enc.neurons["session"] == s.name].sort_values("r2", ascending=False)
+        assert image.shape == (s.n_neurons, 1 + enc.n_components)
+        np.testing.assert_allclose(image[:, 0], nn["r2"].to_numpy())
+        cc = enc.components[enc.components["session"] == s.name]
+        for j in range(enc.n_components):
+            dr2 = cc[cc["component"] == j].set_index("neuron").loc[nn["neuron"], "delta_r2"]
+            np.testing.assert_allclose(image[:, 1 + j], dr2.to_numpy())
+        dots = sum(len(ln.get_xdata()) for ln in ax.get_lines())
+        n_sig = int(nn["encodes"].sum()) + int(cc["encodes"].sum())
+        assert dots == n_sig
+        assert f"{int(nn['encodes'].sum())}/{s.n_neurons} encode" in ax.get_title()
+
+
+def test_session_r2_means_match_the_neuron_table(analysis):
+    cv = analysis["cv"]
+    ax = sr.plot.session_r2(cv)
+    chosen = cv.neuron[
+        (cv.neuron["n_components"] == cv.n_components) & (cv.neuron["alpha"] == cv.alpha)
+    ]
+    expected = chosen.groupby("session")["r2"].mean()
+    names = [t.get_text() for t in ax.get_xticklabels()]
+    assert sorted(names) == sorted(expected.index)
+    bars = [ln for ln in ax.get_lines() if len(ln.get_xdata()) == 2 and ln.get_linewidth() == 2]
+    assert len(bars) == len(names)
+    for i, name in enumerate(names):
+        bar = next(b for b in bars if abs(np.mean(b.get_xdata()) - i) < 1e-9)
+        assert bar.get_ydata()[0] == pytest.approx(expected[name])
+    n_dots = sum(len(c.get_offsets()) for c in ax.collections)
+    assert n_dots == int(np.isfinite(chosen["r2"]).sum())
+    # sessions are grouped by condition, naive first (order of appearance)
+    conds = [analysis["cohort"][n].condition for n in names]
+    assert conds == sorted(conds, key=["naive", "expert"].index)
+
+
+def test_session_r2_accepts_scores(analysis):
+    scores = analysis["model"].score(analysis["cohort"])
+    ax = sr.plot.session_r2(scores, ylabel="in-sample R² per neuron")
+    assert ax.get_ylabel() == "in-sample R² per neuron"
+    assert sum(len(c.get_offsets()) for c in ax.collections) == len(scores.neuron)
+
+
+def test_conditions_bars_are_the_table(analysis):
+    comp = analysis["comp"]
+    fig = sr.plot.conditions(comp)
+    assert len(fig.axes) == 3
+    frac = comp.xs("fraction_encoding", level="measure")
+    ax = fig.axes[0]
+    for c in ("naive", "expert"):
+        bars = [p for p in ax.patches if p.get_label() == c]
+        if not bars:  # matplotlib labels the container, not each patch
+            cont = next(b for b in ax.containers if b.get_label() == c)
+            bars = list(cont)
+        np.testing.assert_allclose([b.get_height() for b in bars], frac[c].to_numpy())
+    texts = [t.get_text() for t in ax.texts]
+    assert len(texts) == len(frac) and all(t.startswith("p") for t in texts)
+
+
+def test_plots_draw_into_given_axes(analysis):
+    _, ax = plt.subplots()
+    assert sr.plot.cv_curve(analysis["cv"], ax=ax) is ax
+    assert sr.plot.session_r2(analysis["cv"], ax=ax) is ax
+    with pytest.raises(TypeError, match="ShaReD"):
+        sr.plot.filters(object())
+
+
+# -- the report -----------------------------------------------------------------------------------
+class _Tags(HTMLParser):
+    """Collects tags with their attributes, and the visible text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def _parse(page: str) -> _Tags:
+    p = _Tags()
+    p.feed(page)
+    return p
+
+
+def _check_self_contained(parsed: _Tags) -> int:
+    """Every image embedded as a PNG data URI; nothing loaded from a URL. Returns #images."""
+    images = [a for t, a in parsed.tags if t == "img"]
+    for a in images:
+        assert a["src"].startswith("data:image/png;base64,")
+        assert base64.b64decode(a["src"].split(",", 1)[1])[:8] == PNG_MAGIC
+        assert a.get("alt")
+    for tag, a in parsed.tags:
+        for key in ("src", "href"):
+            assert not re.match(r"^(https?:)?//", a.get(key, "")), (tag, a)
+        assert tag not in ("script", "link", "iframe")
+    return len(images)
+
+
+@pytest.fixture(scope="module")
+def full_report(analysis, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    a = analysis
+    path = sr.report(
+        a["search"],  # a ShaReDCV: model and cross-validation together
+        a["cohort"],
+        out,
+        encoding=a["enc"],
+        comparison=a["comp"],
+        bootstrap=a["boot"],
+        title="Test cohort",
+    )
+    return path
+
+
+def test_report_shows_the_numbers_that_matter(analysis, full_report):
+    cv, enc, model = analysis["cv"], analysis["enc"], analysis["model"]
+    page = full_report.read_text(encoding="utf-8")
+    text = " ".join(_parse(page).text)
+    best = cv.summary.loc[(cv.n_components, cv.alpha)]
+    assert f"{best['r2']:.3f}" in text and f"± {best['se']:.3f}" in text
+    assert f"chosen by CV ({cv.rule})" in text
+    assert f"{100 * enc.neurons['encodes'].mean():.0f}%" in text
+    assert "Test cohort" in text
+    for s in analysis["cohort"]:
+        assert s.name in text
+    pk = sr.peak_lag(model.loadings_).to_numpy() * 1000 / analysis["cohort"].rate
+    assert ", ".join(sr.plot.fmt_lag(v) for v in pk) in text
+    assert "Methods." in text and f"{cv.n_folds}-fold cross-validation" in text
+
+
+def test_report_is_self_contained_with_tables(analysis, full_report):
+    out = full_report.parent
+    parsed = _parse(full_report.read_text(encoding="utf-8"))
+    assert _check_self_contained(parsed) == 5  # cv, filters, R², encoding map, conditions
+    for name in ("cv_curve", "filters", "session_r2", "encoding_map", "conditions"):
+        assert (out / "figures" / f"{name}.png").read_bytes()[:8] == PNG_MAGIC
+    cv = analysis["cv"]
+    summary = pd.read_csv(out / "tables" / "cv_summary.csv", index_col=[0, 1])
+    np.testing.assert_allclose(summary["r2"].to_numpy(), cv.summary["r2"].to_numpy())
+    sessions = pd.read_csv(out / "tables" / "sessions.csv", index_col=0)
+    expected = cv.scores(cv.n_components, cv.alpha).session
+    np.testing.assert_allclose(sessions.loc[expected.index, "r2_heldout"], expected.to_numpy())
+    loadings = pd.read_csv(out / "tables" / "loadings.csv")
+    assert {"feature", "lag", "component", "loadings", "lower", "upper"} <= set(loadings.columns)
+    assert (loadings["lower"] <= loadings["upper"]).all()
+    neurons = pd.read_csv(out / "tables" / "encoding_neurons.csv")
+    assert len(neurons) == sum(s.n_neurons for s in analysis["cohort"])
+    # every file the report links to exists
+    links = [a["href"] for t, a in parsed.tags if t == "a"]
+    assert links and all((out / h).is_file() for h in links)
+
+
+def test_report_without_statistics_says_what_is_missing(analysis, tmp_path):
+    model, cohort = analysis["model"], analysis["cohort"]
+    path = sr.report(model, cohort, tmp_path)
+    text = " ".join(_parse(path.read_text(encoding="utf-8")).text)
+    assert "in-sample R²" in text and "Not cross-validated" in text
+    assert "sr.encoding_map(model, cohort)" in text
+    assert "sr.compare_conditions" in text  # the cohort has two conditions
+    expected = model.score(cohort).pooled
+    assert f"{expected:.3f}" in text
+    assert _check_self_contained(_parse(path.read_text(encoding="utf-8"))) == 2
+
+
+def test_report_refuses_sessions_without_readout(analysis, tmp_path):
+    model = sr.ShaReD(2, lags=analysis["truth"].lags).fit(analysis["cohort"][:2])
+    with pytest.raises(KeyError, match="session2"):
+        sr.report(model, analysis["cohort"], tmp_path)
+
+
+def _browser() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def test_report_renders_in_headless_chromium(analysis, full_report, tmp_path):
+    browser = _browser()
+    if browser is None:
+        pytest.skip("no Chromium/Chrome binary (tools/install-browser.sh installs one)")
+    # a copy that records, after load, how many images the browser actually decoded
+    page = full_report.read_text(encoding="utf-8")
+    probe = (
+        "<script>window.addEventListener('load',()=>{document.body.setAttribute("
+        "'data-decoded',[...document.images].filter(i=>i.complete&&i.naturalWidth>0).length)"
+        "})</script>"
+    )
+    copy = full_report.parent / "probe.html"
+    copy.write_text(page.replace("</body>", probe + "</body>"), encoding="utf-8")
+    cmd = [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--virtual-time-budget=5000",
+        "--dump-dom",
+        copy.as_uri(),
+    ]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    dom = res.stdout
+    parsed = _parse(dom)
+    n_images = _check_self_contained_dom(parsed)
+    body = next(a for t, a in parsed.tags if t == "body")
+    assert body.get("data-decoded") == str(n_images) == "5"
+    cv = analysis["cv"]
+    best = cv.summary.loc[(cv.n_components, cv.alpha)]
+    text = " ".join(parsed.text)
+    assert f"{best['r2']:.3f}" in text and "Encoding map" in text and "Condition comparison" in text
+
+
+def _check_self_contained_dom(parsed: _Tags) -> int:
+    """As :func:`_check_self_contained`, allowing only the probe script the test added."""
+    scripts = [a for t, a in parsed.tags if t == "script"]
+    assert len(scripts) == 1 and "src" not in scripts[0]
+    kept = _Tags()
+    kept.tags = [(t, a) for t, a in parsed.tags if t != "script"]
+    return _check_self_contained(kept)
+
+
+def test_report_without_rate_uses_samples(tmp_path):
+    cohort, truth = sr.simulate.cohort(
+        n_sessions=2, n_samples=500, n_neurons=6, n_features=2, lags=range(-2, 3), rate=None
+    )
+    model = sr.ShaReD(2, lags=truth.lags).fit(cohort)
+    fig = sr.plot.filters(model)
+    assert "samples" in fig.axes[0].get_xlabel()
+    np.testing.assert_array_equal(fig.axes[0].get_lines()[0].get_xdata(), truth.lags)
+    path = sr.report(model, cohort, tmp_path)
+    text = " ".join(_parse(path.read_text(encoding="utf-8")).text)
+    pk = sr.peak_lag(model.loadings_).to_numpy()
+    assert ", ".join(sr.plot.fmt_lag(v) for v in pk) in text
+    assert "samples, components 0..1" in text
+    peaks = pd.read_csv(tmp_path / "tables" / "peak_lags.csv", index_col=0)
+    assert list(peaks.columns) == ["peak_lag"]  # no millisecond column without a rate
+
+
+def test_conditions_with_three_conditions():
+    """A hand-built table in compare_conditions' layout (three conditions: a 'range' column)."""
+    keys = [("any", "fraction_encoding"), ("any", "strength")]
+    keys += [(j, m) for m in ("fraction_encoding", "strength", "peak_lag") for j in range(2)]
+    rng = np.random.default_rng(0)
+    values = rng.uniform(0, 1, size=(len(keys), 3))
+    table = pd.DataFrame(values, columns=["naive", "mid", "expert"])
+    table["range"] = values.max(1) - values.min(1)
+    table["p_value"] = np.linspace(0.0005, 0.9, len(keys))
+    table.index = pd.MultiIndex.from_tuples(keys, names=["component", "measure"])
+    fig = sr.plot.conditions(table)
+    frac = fig.axes[0]
+    for c in ["naive", "mid", "expert"]:
+        bars = next(b for b in frac.containers if b.get_label() == c)
+        expected = table.xs("fraction_encoding", level="measure")[c].to_numpy()
+        np.testing.assert_allclose([b.get_height() for b in bars], expected)
+        assert len(bars) == 3  # components 0, 1 and "any"
+    lags = fig.axes[2]  # peak lags as dots, one per condition and component
+    assert sum(len(ln.get_xdata()) for ln in lags.get_lines() if ln.get_marker() == "o") == 6
+    assert [t.get_text() for t in frac.texts][-1].startswith("p=")
+    assert "p<0.001 ***" in [t.get_text() for t in frac.texts]
