@@ -157,3 +157,15 @@ def test_chunked_pass_never_builds_the_whole_design():
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < full_design_bytes / 4, (peak, full_design_bytes)
+
+
+def test_neuron_silent_in_a_block_has_zero_total_variance():
+    rng = np.random.default_rng(4)
+    X, Y = rng.normal(size=(400, 2)), rng.normal(size=(400, 3)) + 7.3
+    Y[200:, 1] = 7.3  # constant in the second half only (its sst rounds to +1e-10)
+    s = sr.Session(X, Y, np.repeat([0, 1], 200), name="half")
+    st = sr.compute_stats(s, TemporalExpansion([0, 1]), folds=np.repeat([0, 1], 200))
+    sse, sst = st.block(1).residual_ss(np.zeros((4, 3)), np.full(3, 7.3))
+    assert sst[1] == 0.0 and sst[0] > 0 and sst[2] > 0
+    scores = sr.Scores.from_sums(["half"], [s.neuron_names], [sse], [sst])
+    assert np.isnan(scores.neuron.iloc[1]) and np.isfinite(scores.pooled)

@@ -173,7 +173,10 @@ class SessionStats:
             - 2 * c * s.sum_y[0]
         )
         sst = yy - s.sum_y[0] ** 2 / T
-        return np.maximum(sse, 0.0), np.maximum(sst, 0.0)
+        # a neuron silent in this block has sst at round-off level (yy and sum^2/T cancel):
+        # call it exactly zero, so its R² is NaN rather than a huge negative number
+        sst = np.where(sst > 1e-10 * np.maximum(yy, np.finfo(float).tiny), sst, 0.0)
+        return np.maximum(sse, 0.0), sst
 
     def behavior_moments(self) -> tuple[np.ndarray, np.ndarray]:
         """Count-weighted centred behavior: ``(count, sum (x - mean)^2)`` per feature."""
