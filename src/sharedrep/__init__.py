@@ -9,6 +9,7 @@ with no alignment of trials or time courses across animals.
 """
 
 from . import simulate
+from .simulate import LeverTruth
 from .data import Cohort, Session
 from .errors import DataError, SharedRepWarning
 from .estimator import SessionFit, ShaReD
@@ -20,6 +21,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Cohort",
+    "LeverTruth",
     "DataError",
     "Scores",
     "Session",
