@@ -328,7 +328,7 @@ def calcium_kernel(rate: float, tau_rise: float = 0.05, tau_decay: float = 0.25,
     ndarray, shape (k,)
         Response at lags ``0 .. k-1`` samples (0 at lag 0: the response is causal).
     """
-    j = np.arange(max(int(round(length * rate)), 2)) / rate
+    j = np.arange(max(round(length * rate), 2)) / rate
     k = np.exp(-j / tau_decay) - np.exp(-j / tau_rise)
     return k / k.max()
 
@@ -392,15 +392,15 @@ def _lever_trial(
 ) -> tuple[np.ndarray, dict[str, float]]:
     """Behavior of one trial (T, 4): cue, lever position, lick and a body-movement drive."""
     s = rate
-    pre = int(round(rng.uniform(0.8, 1.2) * s))
+    pre = round(rng.uniform(0.8, 1.2) * s)
     latency = mouse["latency"] * beh["latency"] * np.exp(rng.normal(0, beh["sd_latency"]))
     latency = float(np.clip(latency, 0.15, 2.5))
     amp = mouse["amplitude"] * max(0.2, 1 + beh["sd_amp"] * rng.normal())
     dur = float(np.clip(mouse["duration"] * np.exp(beh["sd_dur"] * rng.normal()), 0.1, 0.8))
-    rise, hold = max(int(round(dur * s)), 2), int(round(0.2 * s))
-    fall = max(int(round(1.5 * dur * s)), 2)
-    post = int(round(rng.uniform(1.5, 2.0) * s))
-    onset = pre + int(round(latency * s))
+    rise, hold = max(round(dur * s), 2), round(0.2 * s)
+    fall = max(round(1.5 * dur * s), 2)
+    post = round(rng.uniform(1.5, 2.0) * s)
+    onset = pre + round(latency * s)
     T = onset + rise + hold + fall + post
     x = np.zeros((T, 4))  # cue, lever_pos, lick, body drive
     x[pre, 0] = 1.0
@@ -413,12 +413,12 @@ def _lever_trial(
     )
     x[onset : onset + push.size, 1] += amp * push
     if rng.random() < beh["p_spont"]:  # a spontaneous small push away from the cue
-        w = max(int(round(0.3 * s)), 2)
+        w = max(round(0.3 * s), 2)
         at = int(rng.integers(0, max(pre - w, 1)))
         x[at : at + w, 1] += 0.3 * amp * np.sin(np.linspace(0, np.pi, w))
     rewarded = bool(rng.random() < beh["p_reward"])
     if rewarded:  # a lick bout at ~7 Hz after the reward at the top of the push
-        start = onset + rise + int(round(rng.uniform(0.1, 0.3) * s))
+        start = onset + rise + round(rng.uniform(0.1, 0.3) * s)
         n_licks = int(rng.integers(5, 12))
         times = start + np.cumsum(rng.integers(int(0.12 * s), int(0.18 * s) + 2, size=n_licks))
         x[times[times < T], 2] = 1.0
