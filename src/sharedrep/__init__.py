@@ -8,21 +8,21 @@ with no alignment of trials or time courses across animals.
 >>> model = sr.ShaReD(n_components=3, lags=truth.lags).fit(cohort)
 """
 
-from . import simulate
-from .simulate import LeverTruth
+from . import baselines, simulate
 from .data import Cohort, Session
 from .errors import DataError, SharedRepWarning
 from .estimator import SessionFit, ShaReD
 from .features import TemporalExpansion, raised_cosine_basis
 from .metrics import Scores
+from .simulate import LeverTruth
 from .stats import SessionStats, compute_stats
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Cohort",
-    "LeverTruth",
     "DataError",
+    "LeverTruth",
     "Scores",
     "Session",
     "SessionFit",
@@ -31,6 +31,7 @@ __all__ = [
     "SharedRepWarning",
     "TemporalExpansion",
     "__version__",
+    "baselines",
     "compute_stats",
     "raised_cosine_basis",
     "simulate",

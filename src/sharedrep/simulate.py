@@ -445,6 +445,7 @@ def lever_task(
     n_axons: int | tuple[int, int] = (10, 60),
     n_m1: int | tuple[int, int] = (50, 300),
     snr: float = 0.3,
+    snr_spread: float = 0.5,
     indicator: str = "calcium",
     rate: float = 30.0,
     drive_lags: Sequence[int] | range = range(-7, 4),
@@ -480,8 +481,9 @@ def lever_task(
     n_axons, n_m1 : int or (low, high)
         Units of each kind per mouse (drawn once per mouse).
     snr : float
-        Median signal-to-noise variance ratio of encoding units (log-normal spread across
-        units, sd 0.5 in log units).
+        Median signal-to-noise variance ratio of encoding units.
+    snr_spread : float
+        Standard deviation of the natural log of the units' SNR (log-normal across units).
     indicator : {"calcium", "spikes"}
         ``"calcium"``: ``ΔF/F = kernel * drive + Gaussian noise``, linear, so the shared
         model holds exactly with the effective filters ``truth.W``. ``"spikes"``: Poisson
@@ -529,7 +531,7 @@ def lever_task(
         raise ValueError(f"indicator must be 'calcium' or 'spikes', got {indicator!r}")
     if n_mice < 1:
         raise ValueError(f"n_mice must be at least 1, got {n_mice}")
-    if not (snr > 0 and rate > 0 and 0 <= body_fraction <= 1 and body_snr >= 0):
+    if not (snr > 0 and snr_spread >= 0 and rate > 0 and 0 <= body_fraction <= 1 and body_snr >= 0):
         raise ValueError(
             f"need snr > 0, rate > 0 and 0 <= body_fraction <= 1; got snr={snr}, "
             f"rate={rate}, body_fraction={body_fraction}"
@@ -588,7 +590,7 @@ def lever_task(
         other = rng.random((2, n)) < _OTHER_FRACTION  # cue, lick
         gain = rng.normal(size=(d, n))
         lead_offset = rng.normal(0, 0.12, size=n)
-        unit_snr = snr * np.exp(rng.normal(0, 0.5, size=n))
+        unit_snr = snr * np.exp(rng.normal(0, snr_spread, size=n))
         body = rng.random(n) < body_fraction
         body_filter = rng.normal(size=(dl.size, n)) * np.exp(
             -0.5 * ((dl[:, None] - rng.uniform(dl[0], dl[-1], size=n)) / 2.0) ** 2
