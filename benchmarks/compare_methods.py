@@ -24,6 +24,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import importlib.util  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -512,7 +513,8 @@ def run(out: Path, *, quick: bool = False, cebra: bool = True) -> dict:
         "settings": settings,
     }
     (out / "methods.md").write_text(markdown(sim, spd, rl, meta))
-    pngs = plots(sim, spd, out)
+    # plots need matplotlib (extra [benchmark]); the tables are written without it
+    pngs = plots(sim, spd, out) if importlib.util.find_spec("matplotlib") else []
     print(f"wrote {out} in {(time.perf_counter() - t0) / 60:.1f} min", flush=True)
     return {"simulated": sim, "speed": spd, "real": rl, "plots": pngs}
 
