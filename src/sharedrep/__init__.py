@@ -13,26 +13,48 @@ from .data import Cohort, Session
 from .errors import DataError, SharedRepWarning
 from .estimator import SessionFit, ShaReD
 from .features import TemporalExpansion, raised_cosine_basis
+from .inference import (
+    EncodingMap,
+    benjamini_hochberg,
+    bootstrap_loadings,
+    compare_conditions,
+    encoding_map,
+    peak_lag,
+    variance_split,
+)
 from .metrics import Scores
+from .selection import CVResults, ShaReDCV, TransferResults, cross_validate, transfer
 from .simulate import LeverTruth
 from .stats import SessionStats, compute_stats
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CVResults",
     "Cohort",
     "DataError",
+    "EncodingMap",
     "LeverTruth",
     "Scores",
     "Session",
     "SessionFit",
     "SessionStats",
     "ShaReD",
+    "ShaReDCV",
     "SharedRepWarning",
     "TemporalExpansion",
+    "TransferResults",
     "__version__",
     "baselines",
+    "benjamini_hochberg",
+    "bootstrap_loadings",
+    "compare_conditions",
     "compute_stats",
+    "cross_validate",
+    "encoding_map",
+    "peak_lag",
     "raised_cosine_basis",
     "simulate",
+    "transfer",
+    "variance_split",
 ]

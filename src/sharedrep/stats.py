@@ -262,7 +262,9 @@ def compute_stats(
     for start in range(0, rows.size, step):
         r = rows[start : start + step]
         first, last = int(r[0]), int(r[-1])
-        xb = np.asarray(session.behavior[first - tau_max : last - tau_min + 1], dtype=float)
+        # a copy: xb is shifted in place below, and a float64 slice of an in-memory array
+        # would be a view of the user's data
+        xb = np.array(session.behavior[first - tau_max : last - tau_min + 1], dtype=float)
         yb = np.asarray(session.neural[first : last + 1], dtype=float)
         if check_finite and not (np.isfinite(xb).all() and np.isfinite(yb).all()):
             raise DataError(
