@@ -38,7 +38,10 @@ def test_quick_benchmark_outputs(bench, quick):
                 "trial-average CCA"}  # fmt: skip
     assert expected <= set(sim["method"])
     assert ("CEBRA multi-session" in set(sim["method"])) == bench.bl.cebra_available()
-    assert sim["heldout_r2"].between(-1, 1).all()
+    scored = sim[sim["method"] != "ShaReD + encoding_map (FDR 0.05)"]
+    assert scored["heldout_r2"].between(-1, 1).all()
+    calls = sim.set_index("method").loc["ShaReD + encoding_map (FDR 0.05)"]
+    assert 0 <= calls["recall"] <= 1 and np.isnan(calls["heldout_r2"])
     ok = sim[["precision", "recall", "avg_precision"]].dropna()
     assert ((ok >= 0) & (ok <= 1)).all().all()
     md = (out / "methods.md").read_text()

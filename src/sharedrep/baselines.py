@@ -206,9 +206,10 @@ class PooledRidge(_Method):
     """One regression problem for all sessions: pooled scaling, one penalty, no rank limit.
 
     Each session keeps its own full-rank coefficients ``B_s = (C_s + alpha I)^-1 A_s``; the
-    subspace estimate is the top ``d`` directions of the pooled predictions: generalised
-    eigenvectors of ``(sum_s w_s C_s B_s B_s' C_s, sum_s w_s (C_s + alpha I))`` with ShaReD's
-    default session weights ``w_s = 1 / tr(Y_s'Y_s)``.
+    subspace estimate is the top ``d`` directions of the pooled predictions ``Phi_s B_s``: the
+    ``W`` maximising ``sum_s w_s ||P_{Phi_s W} Phi_s B_s||^2``, approximated by the generalised
+    eigenvectors of ``(sum_s w_s C_s B_s B_s' C_s, sum_s w_s C_s)`` (``C_s = Phi_s'Phi_s``,
+    no penalty), with ShaReD's default session weights ``w_s = 1 / tr(Y_s'Y_s)``.
     """
 
     name = "pooled ridge"
@@ -226,7 +227,10 @@ class PooledRidge(_Method):
             w = 1.0 / max(float(np.sum(std.y_sq[i])), 1e-300)
             F = std.cov[i] @ B
             H += w * F @ F.T
-            Cb += w * C
+            Cb += w * std.cov[i]
+        # the design metric without the penalty (what the predictions live in), kept
+        # positive definite for constant or collinear columns
+        Cb += 1e-9 * np.trace(Cb) / q * np.eye(q)
         W = _top_geneig(H, Cb, int(self.n_components))
         self.subspace_ = std.column_scale[:, None] * W
         return self
