@@ -506,6 +506,10 @@ def plots(sim: pd.DataFrame, spd: pd.DataFrame, out: Path) -> list[Path]:
         for ax, axis in zip(axes, AXES, strict=True):
             sub = s[s["axis"].eq(axis) | _is_base(s, axis)]
             for m, g in sub.groupby("method", sort=False):
+                if g[metric].isna().all():  # e.g. no subspace, or calls without R²
+                    continue
+                if m == "CEBRA multi-session":
+                    m = "CEBRA multi-session (fold 0, seed 0)"
                 order = list(AXES[axis])
                 g = g.sort_values(axis, key=lambda c, o=order: c.map(o.index))
                 ax.plot([str(v) for v in g[axis]], g[metric], marker="o", label=m)

@@ -475,8 +475,14 @@ def _held_out(method: _Method, stats: Sequence[SessionStats], k: Sequence[int]):
     return out
 
 
+def _has_variance(sst: np.ndarray) -> np.ndarray:
+    """Neurons with held-out variance: a neuron silent in the held-out samples has a total sum
+    of squares of round-off size (1e-20), and ``1 - sse/sst`` would be ~ -1e11."""
+    return sst > 1e-9 * max(float(np.max(sst, initial=0.0)), 1e-300)
+
+
 def _r2(sse: np.ndarray, sst: np.ndarray) -> float:
-    ok = sst > 0
+    ok = _has_variance(sst)
     return float(np.mean(1 - sse[ok] / sst[ok])) if ok.any() else np.nan
 
 
@@ -537,11 +543,13 @@ class CVResult:
     alphas: list
 
     def neuron_r2(self) -> list[np.ndarray]:
-        """Held-out R² of each neuron (sums over folds), per session."""
-        return [
-            np.where(t > 0, 1 - e / np.where(t > 0, t, 1), np.nan)
-            for e, t in zip(self.sse, self.sst, strict=True)
-        ]
+        """Held-out R² of each neuron (sums over folds), per session; NaN for neurons without
+        held-out variance (silent in the evaluated folds)."""
+        out = []
+        for e, t in zip(self.sse, self.sst, strict=True):
+            ok = _has_variance(t)
+            out.append(np.where(ok, 1 - e / np.where(ok, t, 1), np.nan))
+        return out
 
     def pooled_r2(self) -> float:
         """Mean over sessions of the mean over neurons (as :class:`sharedrep.Scores`)."""
