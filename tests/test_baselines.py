@@ -167,3 +167,15 @@ def test_cebra_method_runs(data):
     assert m.subspace_.shape == (exp.n_columns(cohort[0].n_features), 2)
     assert np.isfinite(res.pooled_r2())
     assert len(m._cache) == 1  # one embedding for the outer fold, reused by the inner CV
+
+
+def test_neurons_silent_in_held_out_folds_get_nan():
+    """A neuron without held-out variance (round-off sst) has no R², instead of -1e11."""
+    res = bl.CVResult(
+        sse=[np.array([5.0, 1.0, 3e-9])], sst=[np.array([10.0, 4.0, 1e-20])], subspaces=[],
+        alphas=[],
+    )  # fmt: skip
+    r2 = res.neuron_r2()[0]
+    np.testing.assert_allclose(r2[:2], [0.5, 0.75])
+    assert np.isnan(r2[2])
+    assert res.pooled_r2() == pytest.approx(0.625)

@@ -64,7 +64,10 @@ ALPHA_GRID = tuple(10.0 ** np.arange(0, 6))
 
 def cebra_available() -> bool:
     """Whether the optional ``cebra`` package can be imported."""
-    return importlib.util.find_spec("cebra") is not None
+    try:
+        return importlib.util.find_spec("cebra") is not None
+    except ValueError:  # a module set to None in sys.modules (import blocked)
+        return False
 
 
 def _train(stats: Sequence[SessionStats], exclude: Sequence[int]) -> list[SessionStats]:
