@@ -27,6 +27,7 @@ from .metrics import Scores
 from .persist import load, save_model
 from .reporting import report
 from .selection import CVResults, ShaReDCV, TransferResults, cross_validate, transfer
+from .simulate import LeverTruth
 from .stats import SessionStats, compute_stats
 
 __version__ = "0.1.0"
@@ -36,6 +37,7 @@ __all__ = [
     "Cohort",
     "DataError",
     "EncodingMap",
+    "LeverTruth",
     "ModelFileError",
     "Scores",
     "Session",
@@ -47,6 +49,7 @@ __all__ = [
     "TemporalExpansion",
     "TransferResults",
     "__version__",
+    "baselines",
     "benjamini_hochberg",
     "bootstrap_loadings",
     "compare_conditions",
