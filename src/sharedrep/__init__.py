@@ -8,12 +8,14 @@ with no alignment of trials or time courses across animals.
 >>> model = sr.ShaReD(n_components=3, lags=truth.lags).fit(cohort)
 """
 
-from . import simulate
+from . import simulate, sources
+from .backend import use_cluster, use_serial
 from .data import Cohort, Session
-from .errors import DataError, SharedRepWarning
+from .errors import DataError, SharedRepWarning, SourceError
 from .estimator import SessionFit, ShaReD
 from .features import TemporalExpansion, raised_cosine_basis
 from .metrics import Scores
+from .sources import open_hdf5, open_npy, open_zarr
 from .stats import SessionStats, compute_stats
 
 __version__ = "0.1.0"
@@ -27,9 +29,16 @@ __all__ = [
     "SessionStats",
     "ShaReD",
     "SharedRepWarning",
+    "SourceError",
     "TemporalExpansion",
     "__version__",
     "compute_stats",
+    "open_hdf5",
+    "open_npy",
+    "open_zarr",
     "raised_cosine_basis",
     "simulate",
+    "sources",
+    "use_cluster",
+    "use_serial",
 ]

@@ -6,7 +6,7 @@ message read in a log of a 40-session fit says where to look.
 
 from __future__ import annotations
 
-__all__ = ["DataError", "SharedRepWarning"]
+__all__ = ["DataError", "SharedRepWarning", "SourceError"]
 
 
 class DataError(ValueError):
@@ -15,3 +15,7 @@ class DataError(ValueError):
 
 class SharedRepWarning(UserWarning):
     """Something in the data was handled in a documented, non-default way (see the message)."""
+
+
+class SourceError(DataError):
+    """A lazily read data source (file, store, dataset) could not be read; names it."""
