@@ -14,31 +14,53 @@ from .data import Cohort, Session
 from .errors import DataError, SharedRepWarning, SourceError
 from .estimator import SessionFit, ShaReD
 from .features import TemporalExpansion, raised_cosine_basis
+from .inference import (
+    EncodingMap,
+    benjamini_hochberg,
+    bootstrap_loadings,
+    compare_conditions,
+    encoding_map,
+    peak_lag,
+    variance_split,
+)
 from .metrics import Scores
+from .selection import CVResults, ShaReDCV, TransferResults, cross_validate, transfer
 from .sources import open_hdf5, open_npy, open_zarr
 from .stats import SessionStats, compute_stats
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CVResults",
     "Cohort",
     "DataError",
+    "EncodingMap",
     "Scores",
     "Session",
     "SessionFit",
     "SessionStats",
     "ShaReD",
+    "ShaReDCV",
     "SharedRepWarning",
     "SourceError",
     "TemporalExpansion",
+    "TransferResults",
     "__version__",
+    "benjamini_hochberg",
+    "bootstrap_loadings",
+    "compare_conditions",
     "compute_stats",
+    "cross_validate",
+    "encoding_map",
     "open_hdf5",
     "open_npy",
     "open_zarr",
+    "peak_lag",
     "raised_cosine_basis",
     "simulate",
     "sources",
+    "transfer",
     "use_cluster",
     "use_serial",
+    "variance_split",
 ]

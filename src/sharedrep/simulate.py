@@ -138,7 +138,8 @@ def cohort(
     lags : sequence of int
         Lags (samples) of the true filters.
     snr : float
-        Variance of each neuron's behavioral signal over its noise variance.
+        Variance of each neuron's behavioral signal over its noise variance. ``0``: neurons
+        are pure unit-variance noise, independent of behavior (a null cohort).
     trial_length : (low, high)
         Segments are trials of random length in this range (samples).
     smoothness : float
@@ -165,6 +166,8 @@ def cohort(
     >>> [s.n_samples for s in cohort], truth.W.shape
     ([500, 500], (28, 3))
     """
+    if not (np.isfinite(snr) and snr >= 0):
+        raise ValueError(f"snr must be a non-negative number, got {snr!r}")
     rng = np.random.default_rng(seed)
     expansion = TemporalExpansion(lags)
     lag_arr = expansion.lags
@@ -186,7 +189,11 @@ def cohort(
         z = full @ W
         V = rng.normal(size=(d, n)) / np.sqrt(d)
         signal = z @ V
-        sd = np.sqrt(signal.var(0) / snr)
+        if snr > 0:
+            sd = np.sqrt(signal.var(0) / snr)
+        else:  # snr=0: pure-noise neurons (no behavioral signal), for null calibration
+            signal = np.zeros_like(signal)
+            sd = np.ones(n)
         y = 2.0 + signal + rng.normal(size=(T, n)) * sd
         bounds = np.cumsum(rng.integers(trial_length[0], trial_length[1] + 1, size=T))
         segments = np.searchsorted(bounds, np.arange(T), side="right")

@@ -1,0 +1,802 @@
+"""Model selection from sufficient statistics: cross-validation, ``ShaReDCV`` and transfer.
+
+Everything here rests on one piece of machinery, :class:`FoldStats`: the statistics of every
+session are computed ONCE, per fold (whole segments, or contiguous blocks; the same fold index in
+every session). The training statistics of fold ``k`` are ``total - fold k`` (a subtraction in
+q-space) and the held-out fold is scored from its own statistics
+(:meth:`~sharedrep.stats.SessionStats.residual_ss`), so no fit or score ever reads the raw data
+again. Cross-validation, transfer to a new animal and the held-out R² of the encoding map
+(:mod:`sharedrep.inference`) all go through :meth:`FoldStats.heldout`.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .data import Cohort, Session, as_cohort
+from .errors import DataError
+from .estimator import SessionFit, ShaReD
+from .features import TemporalExpansion
+from .metrics import Scores
+from .stats import SessionStats, cohort_stats, compute_stats
+
+__all__ = [
+    "CVResults",
+    "FoldStats",
+    "ShaReDCV",
+    "TransferResults",
+    "cross_validate",
+    "one_se_choice",
+    "transfer",
+]
+
+#: default ridge grid, in the units of ``ShaReD.alpha`` (summed squared standardized behavior)
+DEFAULT_ALPHAS = (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0)
+RULES = ("1se", "max")
+#: optimiser tolerance of the many fits inside cross-validation: the held-out R² it changes
+#: is far below the fold-to-fold standard error (the final refit uses the model's own ``tol``)
+CV_TOL = 1e-6
+
+
+# -- the fold machinery ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FoldStats:
+    """Per-fold sufficient statistics of a cohort, from one pass over the data.
+
+    Attributes
+    ----------
+    cohort : Cohort
+    expansion : TemporalExpansion
+    stats : list of SessionStats
+        One per session, each with ``n_folds`` blocks (fold ``k`` is block ``k`` in every
+        session; see :func:`sharedrep.stats.fold_labels`).
+    """
+
+    cohort: Cohort
+    expansion: TemporalExpansion
+    stats: list[SessionStats]
+
+    @classmethod
+    def compute(
+        cls,
+        cohort: Cohort | Session | Sequence[Session],
+        expansion: TemporalExpansion,
+        n_folds: int,
+        *,
+        gram: bool = False,
+        chunk_size: int | None = None,
+    ) -> FoldStats:
+        """One chunked pass over every session, keeping the statistics of each fold.
+
+        Parameters
+        ----------
+        cohort : Cohort
+        expansion : TemporalExpansion
+        n_folds : int
+            Folds per session (at least 2): whole segments in contiguous groups, or contiguous
+            blocks for sessions without segments.
+        gram : bool
+            Keep neural Gram matrices (``objective="correlation"``).
+        chunk_size : int, optional
+            Rows per chunk of the statistics pass.
+
+        Raises
+        ------
+        DataError
+            A session has fewer segments than folds.
+        """
+        if not (isinstance(n_folds, int | np.integer) and n_folds >= 2):
+            raise ValueError(f"folds must be an integer >= 2, got {n_folds!r}")
+        cohort = as_cohort(cohort)
+        stats = cohort_stats(
+            cohort, expansion, n_folds=int(n_folds), gram=gram, chunk_size=chunk_size
+        )
+        return cls(cohort, expansion, stats)
+
+    @property
+    def n_folds(self) -> int:
+        """Number of folds ``K``."""
+        return self.stats[0].n_blocks
+
+    def train(self, k: int | Sequence[int]) -> list[SessionStats]:
+        """Training statistics of fold(s) ``k`` in every session (total minus fold ``k``)."""
+        return [s.without(k) for s in self.stats]
+
+    def test(self, k: int | Sequence[int]) -> list[SessionStats]:
+        """Statistics of fold(s) ``k`` alone in every session."""
+        return [s.block(k) for s in self.stats]
+
+    def total(self) -> list[SessionStats]:
+        """Whole-session statistics (all folds summed)."""
+        return [s.total() for s in self.stats]
+
+    def heldout(
+        self,
+        fitter: Callable[[int], tuple[np.ndarray, np.ndarray, Mapping[str, SessionFit]]],
+        sessions: Sequence[int] | None = None,
+        folds: Iterable[int] | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+        """Held-out residual and total sums of squares, fold by fold.
+
+        Parameters
+        ----------
+        fitter : callable ``k -> (W, column_scale, session_fits)``
+            Returns, for fold ``k``, the shared representation ``W`` (q, d) in standardized
+            design units, the design column scales (q,) it assumes, and a readout per session
+            (keyed by session name), all estimated WITHOUT fold ``k`` of the sessions scored.
+        sessions : sequence of int, optional
+            Positions of the sessions to score (default all).
+        folds : iterable of int, optional
+            Folds to hold out (default all).
+
+        Returns
+        -------
+        fold_sums : ndarray, shape (n_folds_used, n_sessions_scored, 2)
+            Per fold and session, the mean over neurons of the held-out R² of that fold (the
+            spread over folds gives the standard error of cross-validation).
+        sse, sst : list of ndarray, shape (n_s,)
+            Per session scored, sums over folds of the held-out residual and total sums of
+            squares (total about each fold's own mean); ``1 - sse / sst`` is the held-out R².
+        """
+        idx = list(range(len(self.stats))) if sessions is None else list(sessions)
+        ks = list(range(self.n_folds)) if folds is None else list(folds)
+        sse = [np.zeros(self.cohort[i].n_neurons) for i in idx]
+        sst = [np.zeros(self.cohort[i].n_neurons) for i in idx]
+        per_fold = np.full((len(ks), len(idx)), np.nan)
+        for a, k in enumerate(ks):
+            W, col, fits = fitter(k)
+            for b, i in enumerate(idx):
+                fit = fits[self.cohort.names[i]]
+                e, t = score_block(W, col, fit, self.stats[i].block(k))
+                sse[b] += e
+                sst[b] += t
+                r2 = _r2(e, t)
+                if np.isfinite(r2).any():
+                    per_fold[a, b] = np.nanmean(r2)
+        return per_fold, sse, sst
+
+
+def score_block(
+    W: np.ndarray, column_scale: np.ndarray, fit: SessionFit, block: SessionStats
+) -> tuple[np.ndarray, np.ndarray]:
+    """Residual and total sums of squares of a fitted session on a block of its statistics.
+
+    Parameters
+    ----------
+    W : ndarray, shape (q, d)
+        Shared representation (standardized design units).
+    column_scale : ndarray, shape (q,)
+        Design column scales the model was fitted with.
+    fit : SessionFit
+        Readout, means and neural scales of the session (from other blocks).
+    block : SessionStats
+        Statistics of the held-out block.
+
+    Returns
+    -------
+    sse, sst : ndarray, shape (n,)
+    """
+    coef = fit.coef(W, column_scale)
+    return block.residual_ss(coef, fit.intercept(coef))
+
+
+def _r2(sse: np.ndarray, sst: np.ndarray) -> np.ndarray:
+    out = np.full(sse.shape, np.nan)
+    ok = sst > 0
+    out[ok] = 1.0 - sse[ok] / sst[ok]
+    return out
+
+
+def _model_fitter(
+    folds: FoldStats, params: Mapping[str, Any]
+) -> Callable[[int], tuple[np.ndarray, np.ndarray, Mapping[str, SessionFit]]]:
+    """Fold ``k`` -> a ShaReD fitted on the training statistics of every session."""
+
+    def fitter(k: int) -> tuple[np.ndarray, np.ndarray, Mapping[str, SessionFit]]:
+        m = ShaReD(**params).fit_from_stats(folds.train(k), folds.cohort)
+        return m.coef_, m._column_scale, m.session_fits_
+
+    return fitter
+
+
+# -- cross-validation ---------------------------------------------------------------------------
+def one_se_choice(summary: pd.DataFrame, rule: str = "1se") -> tuple[int, float]:
+    """Choose ``(n_components, alpha)`` from a cross-validation summary.
+
+    ``"max"``: the largest pooled held-out R². ``"1se"`` (default): the most parsimonious model
+    whose pooled held-out R² is within one standard error (over folds) of the best one: the
+    fewest components first, then the largest ``alpha`` (strongest ridge). This is the rule of
+    Breiman et al. (1984) and of glmnet: differences smaller than the fold-to-fold noise do not
+    justify a larger model.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        Indexed by ``(n_components, alpha)`` with columns ``r2`` and ``se``.
+    rule : {"1se", "max"}
+
+    Returns
+    -------
+    n_components : int
+    alpha : float
+    """
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
+    ok = summary[np.isfinite(summary["r2"].to_numpy())]
+    if ok.empty:
+        raise DataError("cross-validation produced no finite held-out R² (all neurons silent?)")
+    best = ok["r2"].idxmax()
+    if rule == "max":
+        return int(best[0]), float(best[1])
+    se = ok.loc[best, "se"]
+    threshold = ok.loc[best, "r2"] - (se if np.isfinite(se) else 0.0)
+    within = ok[ok["r2"] >= threshold].reset_index()
+    within = within.sort_values(["n_components", "alpha"], ascending=[True, False])
+    first = within.iloc[0]
+    return int(first["n_components"]), float(first["alpha"])
+
+
+@dataclass(frozen=True)
+class CVResults:
+    """Held-out performance of every ``(n_components, alpha)`` of a cross-validation grid.
+
+    Attributes
+    ----------
+    summary : pandas.DataFrame
+        Index ``(n_components, alpha)``; columns ``r2`` (pooled held-out R²: mean over
+        sessions of the mean over neurons, folds pooled by summing sums of squares), ``se``
+        (standard error of the pooled R² over folds, ``std / sqrt(K)``), ``chosen`` (bool).
+    session : pandas.DataFrame
+        Long table, one row per ``(n_components, alpha, session)``: ``subject``,
+        ``condition``, ``r2`` (mean over the session's neurons of their held-out R²).
+    neuron : pandas.DataFrame
+        Long table, one row per ``(n_components, alpha, session, neuron)``: ``subject``,
+        ``condition``, ``r2`` (NaN for neurons silent in a held-out fold).
+    folds : pandas.DataFrame
+        Long table, one row per ``(n_components, alpha, fold, session)``: ``r2`` of that
+        session on that held-out fold alone.
+    n_components : int
+        Chosen number of components.
+    alpha : float
+        Chosen ridge penalty.
+    rule : str
+        Selection rule (``"1se"`` or ``"max"``).
+    n_folds : int
+    """
+
+    summary: pd.DataFrame
+    session: pd.DataFrame
+    neuron: pd.DataFrame
+    folds: pd.DataFrame
+    n_components: int
+    alpha: float
+    rule: str
+    n_folds: int
+
+    def scores(self, n_components: int | None = None, alpha: float | None = None) -> Scores:
+        """Held-out :class:`~sharedrep.metrics.Scores` of one grid point (default: chosen)."""
+        d = self.n_components if n_components is None else int(n_components)
+        a = self.alpha if alpha is None else float(alpha)
+        sel = self.neuron[(self.neuron["n_components"] == d) & (self.neuron["alpha"] == a)]
+        if sel.empty:
+            raise KeyError(f"(n_components={d}, alpha={a}) is not in the grid")
+        neuron = sel.set_index(["session", "neuron"])["r2"]
+        ses = self.session[(self.session["n_components"] == d) & (self.session["alpha"] == a)]
+        session = ses.set_index("session")["r2"]
+        return Scores(neuron, session, float(np.nanmean(session.to_numpy())))
+
+    def __repr__(self) -> str:
+        best = self.summary.loc[(self.n_components, self.alpha)]
+        return (
+            f"CVResults({self.n_folds}-fold, {len(self.summary)} grid points; chosen "
+            f"n_components={self.n_components}, alpha={self.alpha:g} by {self.rule!r}: "
+            f"held-out R²={best['r2']:.4f} ± {best['se']:.4f})"
+        )
+
+
+def _as_grid(values: int | float | Iterable, what: str, kind: type) -> list:
+    arr = [values] if np.isscalar(values) else list(values)
+    if not arr:
+        raise ValueError(f"{what} grid is empty")
+    out = []
+    for v in arr:
+        if kind is int:
+            if not (isinstance(v, int | np.integer) and v >= 1):
+                raise ValueError(f"{what} must be positive integers, got {v!r}")
+            out.append(int(v))
+        else:
+            if not (np.isfinite(v) and v >= 0):
+                raise ValueError(f"{what} must be non-negative numbers, got {v!r}")
+            out.append(float(v))
+    if len(set(out)) != len(out):
+        raise ValueError(f"{what} grid has duplicates: {out}")
+    return sorted(out)
+
+
+def _base_params(estimator: ShaReD | None, params: Mapping[str, Any]) -> dict[str, Any]:
+    base = ShaReD().get_params() if estimator is None else estimator.get_params()
+    bad = set(params) - set(base)
+    if bad:
+        raise ValueError(f"unknown ShaReD parameter(s) {sorted(bad)}; valid: {sorted(base)}")
+    base.update(params)
+    base.pop("n_components")
+    base.pop("alpha")
+    return base
+
+
+def _cross_validate_stats(
+    folds: FoldStats,
+    grid_d: list[int],
+    grid_a: list[float],
+    params: Mapping[str, Any],
+    rule: str,
+    cv_tol: float | None,
+) -> CVResults:
+    cohort = folds.cohort
+    p = dict(params)
+    if cv_tol is not None:
+        p["tol"] = max(float(p.get("tol", 0.0)), cv_tol)
+    K = folds.n_folds
+    fold_rows, ses_rows, neu_rows, summary_rows = [], [], [], []
+    meta = [(s.subject, s.condition) for s in cohort]
+    for a in grid_a:
+        for d in grid_d:
+            per_fold, sse, sst = folds.heldout(
+                _model_fitter(folds, {**p, "n_components": d, "alpha": a})
+            )
+            r2s = [_r2(e, t) for e, t in zip(sse, sst, strict=True)]
+            ses_r2 = np.array([np.nanmean(r) if np.isfinite(r).any() else np.nan for r in r2s])
+            pooled_fold = np.nanmean(per_fold, axis=1)
+            se = float(np.std(pooled_fold, ddof=1) / np.sqrt(K)) if K > 1 else np.nan
+            summary_rows.append((d, a, float(np.nanmean(ses_r2)), se))
+            for i, s in enumerate(cohort):
+                ses_rows.append((d, a, s.name, *meta[i], ses_r2[i]))
+                for k in range(K):
+                    fold_rows.append((d, a, k, s.name, per_fold[k, i]))
+                neu_rows.append(
+                    pd.DataFrame(
+                        {
+                            "n_components": d,
+                            "alpha": a,
+                            "session": s.name,
+                            "subject": meta[i][0],
+                            "condition": meta[i][1],
+                            "neuron": list(s.neuron_names),
+                            "r2": r2s[i],
+                        }
+                    )
+                )
+    summary = pd.DataFrame(summary_rows, columns=["n_components", "alpha", "r2", "se"])
+    summary = summary.set_index(["n_components", "alpha"]).sort_index()
+    d_best, a_best = one_se_choice(summary, rule)
+    summary["chosen"] = [(d, a) == (d_best, a_best) for d, a in summary.index]
+    return CVResults(
+        summary=summary,
+        session=pd.DataFrame(
+            ses_rows, columns=["n_components", "alpha", "session", "subject", "condition", "r2"]
+        ),
+        neuron=pd.concat(neu_rows, ignore_index=True),
+        folds=pd.DataFrame(fold_rows, columns=["n_components", "alpha", "fold", "session", "r2"]),
+        n_components=d_best,
+        alpha=a_best,
+        rule=rule,
+        n_folds=K,
+    )
+
+
+def cross_validate(
+    cohort: Cohort | Session | Sequence[Session],
+    n_components: int | Iterable[int] = range(1, 11),
+    alpha: float | Iterable[float] = DEFAULT_ALPHAS,
+    folds: int = 5,
+    *,
+    rule: str = "1se",
+    estimator: ShaReD | None = None,
+    cv_tol: float | None = CV_TOL,
+    **params: Any,
+) -> CVResults:
+    """Cross-validate the number of shared components and the ridge penalty.
+
+    Folds are whole segments (trials) in contiguous groups, or contiguous blocks for sessions
+    without segments, with the same fold index in every session: fold ``k`` is held out of
+    every session at once, ``W`` and all readouts are fitted on the rest, and each session's
+    held-out fold is scored with its own readout. The statistics are computed in ONE pass over
+    the data; training statistics are obtained by subtracting the held-out fold, so the cost
+    of the grid is that of small q-space problems.
+
+    Parameters
+    ----------
+    cohort : Cohort, Session or list of Session
+    n_components : int or iterable of int
+        Ranks ``d`` to try.
+    alpha : float or iterable of float
+        Ridge penalties to try (units of :class:`~sharedrep.ShaReD`'s ``alpha``).
+    folds : int
+        Number of folds ``K`` (>= 2; every session needs at least ``K`` segments).
+    rule : {"1se", "max"}
+        ``"1se"`` (default): the fewest components, then the strongest ridge, whose pooled
+        held-out R² is within one standard error (over folds) of the best; ``"max"``: the best.
+        See :func:`one_se_choice`.
+    estimator : ShaReD, optional
+        Take the other parameters (lags, basis, objective, weights, ...) from this estimator.
+    cv_tol : float or None
+        Optimiser tolerance of the fits inside cross-validation (default ``1e-6``; ``None``:
+        the estimator's own ``tol``).
+    **params
+        Other :class:`~sharedrep.ShaReD` parameters (``lags``, ``n_basis``, ``objective``,
+        ``weights``, ``zscore``, ...); they override ``estimator``'s.
+
+    Returns
+    -------
+    CVResults
+        Tables of held-out R² per neuron, session, fold and pooled, and the chosen
+        ``n_components`` and ``alpha``.
+
+    Examples
+    --------
+    >>> import sharedrep as sr
+    >>> cohort, truth = sr.simulate.cohort(n_sessions=3, n_samples=1500, seed=0)
+    >>> cv = sr.cross_validate(cohort, n_components=[1, 2, 3, 4], alpha=[1.0, 100.0],
+    ...                        folds=3, lags=truth.lags)
+    >>> cv.summary.columns.tolist()
+    ['r2', 'se', 'chosen']
+    """
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
+    grid_d = _as_grid(n_components, "n_components", int)
+    grid_a = _as_grid(alpha, "alpha", float)
+    base = _base_params(estimator, params)
+    probe = ShaReD(n_components=grid_d[0], **base)
+    expansion = probe._check_params()
+    fs = FoldStats.compute(
+        cohort,
+        expansion,
+        folds,
+        gram=base["objective"] == "correlation",
+        chunk_size=base["chunk_size"],
+    )
+    return _cross_validate_stats(fs, grid_d, grid_a, base, rule, cv_tol)
+
+
+class ShaReDCV:
+    """:class:`~sharedrep.ShaReD` with ``n_components`` and ``alpha`` chosen by cross-validation.
+
+    ``fit`` computes the per-fold statistics once, runs :func:`cross_validate` on them and
+    refits the chosen model on the summed statistics (no second pass over the data).
+
+    Parameters
+    ----------
+    n_components : iterable of int
+        Ranks to try.
+    alpha : iterable of float
+        Ridge penalties to try.
+    folds : int
+        Number of cross-validation folds (whole segments).
+    rule : {"1se", "max"}
+        Selection rule (see :func:`one_se_choice`).
+    cv_tol : float or None
+        Optimiser tolerance inside cross-validation.
+    **params
+        Any other :class:`~sharedrep.ShaReD` parameter (``lags``, ``n_basis``, ...).
+
+    Attributes
+    ----------
+    cv_results_ : CVResults
+    n_components_ : int
+    alpha_ : float
+    best_estimator_ : ShaReD
+        Refitted on all data with the chosen parameters. Its learned attributes (``coef_``,
+        ``loadings_``, ``session_fits_``, ...) and methods (``transform``, ``predict``,
+        ``score``, ``fit_readout``) are available on this object directly.
+
+    Examples
+    --------
+    >>> import sharedrep as sr
+    >>> cohort, truth = sr.simulate.cohort(n_sessions=3, n_samples=1500, seed=0)
+    >>> model = sr.ShaReDCV(n_components=[1, 2, 3, 4], alpha=[1.0, 100.0], folds=3,
+    ...                     lags=truth.lags).fit(cohort)
+    >>> model.coef_.shape[1] == model.n_components_
+    True
+    """
+
+    def __init__(
+        self,
+        n_components: Iterable[int] = range(1, 11),
+        alpha: Iterable[float] = DEFAULT_ALPHAS,
+        folds: int = 5,
+        rule: str = "1se",
+        cv_tol: float | None = CV_TOL,
+        **params: Any,
+    ) -> None:
+        self.n_components = n_components
+        self.alpha = alpha
+        self.folds = folds
+        self.rule = rule
+        self.cv_tol = cv_tol
+        self.params = params
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Parameters (scikit-learn convention)."""
+        return {
+            "n_components": self.n_components,
+            "alpha": self.alpha,
+            "folds": self.folds,
+            "rule": self.rule,
+            "cv_tol": self.cv_tol,
+            **self.params,
+        }
+
+    def set_params(self, **params: Any) -> ShaReDCV:
+        """Set parameters (scikit-learn convention); returns self."""
+        for k, v in params.items():
+            if k in ("n_components", "alpha", "folds", "rule", "cv_tol"):
+                setattr(self, k, v)
+            else:
+                self.params[k] = v
+        return self
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"ShaReDCV({args})"
+
+    def fit(self, cohort: Cohort | Session | Sequence[Session], y: None = None) -> ShaReDCV:
+        """Cross-validate, then refit the chosen model on all data.
+
+        Parameters
+        ----------
+        cohort : Cohort, Session or list of Session
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self
+        """
+        if self.rule not in RULES:
+            raise ValueError(f"rule must be one of {RULES}, got {self.rule!r}")
+        cohort = as_cohort(cohort)
+        grid_d = _as_grid(self.n_components, "n_components", int)
+        grid_a = _as_grid(self.alpha, "alpha", float)
+        base = _base_params(None, self.params)
+        expansion = ShaReD(n_components=grid_d[0], **base)._check_params()
+        fs = FoldStats.compute(
+            cohort,
+            expansion,
+            self.folds,
+            gram=base["objective"] == "correlation",
+            chunk_size=base["chunk_size"],
+        )
+        self.cv_results_ = _cross_validate_stats(fs, grid_d, grid_a, base, self.rule, self.cv_tol)
+        self.n_components_ = self.cv_results_.n_components
+        self.alpha_ = self.cv_results_.alpha
+        self.best_estimator_ = ShaReD(
+            n_components=self.n_components_, alpha=self.alpha_, **base
+        ).fit_from_stats(fs.total(), cohort)
+        return self
+
+    def __getattr__(self, name: str) -> Any:
+        # learned attributes and methods of the refitted model, once fitted
+        if name.startswith("__") or name in ("best_estimator_", "params"):
+            raise AttributeError(name)
+        best = self.__dict__.get("best_estimator_")
+        if best is None:
+            raise AttributeError(
+                f"{name!r}: this ShaReDCV is not fitted yet; call fit(cohort) first"
+            )
+        return getattr(best, name)
+
+
+# -- transfer to a new animal -------------------------------------------------------------------
+@dataclass(frozen=True)
+class TransferResults:
+    """Leave-one-session-out transfer of the shared representation.
+
+    Attributes
+    ----------
+    session : pandas.DataFrame
+        One row per ``(session, train_fraction, method)``: ``subject``, ``condition``,
+        ``n_train`` (samples used to fit the readout), ``n_test``, ``r2`` (mean held-out R²
+        over the session's neurons). ``method`` is ``"shared"`` (W from the other sessions,
+        readout fitted on the training part) or ``"individual"`` (reduced-rank ridge of the
+        same rank fitted on the same training part alone).
+    neuron : pandas.DataFrame
+        The same per neuron (column ``neuron``).
+    summary : pandas.DataFrame
+        Index ``train_fraction``; columns ``shared``, ``individual`` (mean session R²),
+        ``difference`` (shared minus individual), ``se`` (its standard error over sessions),
+        ``wins`` (fraction of sessions where shared is better).
+    """
+
+    session: pd.DataFrame
+    neuron: pd.DataFrame
+    summary: pd.DataFrame
+
+
+def transfer(
+    cohort: Cohort | Sequence[Session],
+    train_fraction: float | Iterable[float] = (0.05, 0.1, 0.2, 0.5),
+    *,
+    n_components: int = 3,
+    alpha: float = 1.0,
+    folds: int = 5,
+    n_blocks: int = 20,
+    estimator: ShaReD | None = None,
+    **params: Any,
+) -> TransferResults:
+    """How well the shared representation transfers to a new animal.
+
+    For each session ``s`` in turn (leave-one-session-out): ``W`` is fitted on the other
+    sessions only; session ``s`` is cut into ``n_blocks`` contiguous blocks of whole segments;
+    ``folds`` rotations each hold out ``n_blocks / folds`` blocks for testing and fit the
+    readout on the ``round(f * n_blocks)`` blocks that follow them (cyclically), for each
+    training fraction ``f``. The same training data also fit an individual reduced-rank ridge
+    regression of the same rank and ridge (no sharing). Held-out sums of squares are pooled
+    over rotations. All from one statistics pass.
+
+    Parameters
+    ----------
+    cohort : Cohort or list of Session
+        At least two sessions.
+    train_fraction : float or iterable of float
+        Fractions of the left-out session used to fit its readout; each is rounded to whole
+        blocks (at least one) and must leave the test blocks free
+        (``f <= 1 - 1/folds``).
+    n_components, alpha : int, float
+        Rank and ridge of both the shared and the individual model (e.g. chosen by
+        :func:`cross_validate`).
+    folds : int
+        Rotations of the test part.
+    n_blocks : int
+        Blocks per session (the resolution of ``train_fraction``); needs as many segments.
+    estimator : ShaReD, optional
+        Take other parameters (lags, basis, ...) from this estimator.
+    **params
+        Other :class:`~sharedrep.ShaReD` parameters; they override ``estimator``'s.
+
+    Returns
+    -------
+    TransferResults
+    """
+    cohort = as_cohort(cohort)
+    if len(cohort) < 2:
+        raise DataError("transfer needs at least two sessions (one is left out at a time)")
+    fracs = sorted(set(_as_grid(train_fraction, "train_fraction", float)))
+    if not (isinstance(folds, int | np.integer) and 2 <= folds <= n_blocks):
+        raise ValueError(f"folds must be an integer in 2..n_blocks={n_blocks}, got {folds!r}")
+    if n_blocks % folds:
+        raise ValueError(f"n_blocks={n_blocks} must be a multiple of folds={folds}")
+    per_test = n_blocks // folds
+    n_train = {f: max(1, round(f * n_blocks)) for f in fracs}
+    bad = [f for f, m in n_train.items() if f <= 0 or m > n_blocks - per_test]
+    if bad:
+        raise ValueError(
+            f"train_fraction {bad} leaves no room for the test blocks: with folds={folds} "
+            f"the largest usable fraction is {1 - 1 / folds:g}"
+        )
+    base = _base_params(estimator, params)
+    params_full = {**base, "n_components": int(n_components), "alpha": float(alpha)}
+    expansion = ShaReD(**params_full)._check_params()
+    fs = FoldStats.compute(
+        cohort,
+        expansion,
+        n_blocks,
+        gram=base["objective"] == "correlation",
+        chunk_size=base["chunk_size"],
+    )
+    totals = fs.total()
+    ses_rows, neu_rows = [], []
+    for i, s in enumerate(cohort):
+        others = [j for j in range(len(cohort)) if j != i]
+        shared = ShaReD(**params_full).fit_from_stats(
+            [totals[j] for j in others], cohort.subset([cohort.names[j] for j in others])
+        )
+        st = fs.stats[i]
+        one = Cohort([s])
+        for f in fracs:
+            m = n_train[f]
+            sums = {"shared": [0.0, 0.0], "individual": [0.0, 0.0]}
+            n_tr = n_te = 0
+            for r in range(folds):
+                test = list(range(r * per_test, (r + 1) * per_test))
+                train = [(r * per_test + per_test + j) % n_blocks for j in range(m)]
+                tr_stats, te_stats = st.block(train), st.block(test)
+                n_tr += int(tr_stats.count[0])
+                n_te += int(te_stats.count[0])
+                fit = shared.readout_from_stats(tr_stats, s)
+                e, t = score_block(shared.coef_, shared._column_scale, fit, te_stats)
+                sums["shared"][0] += e
+                sums["shared"][1] += t
+                indiv = _individual_fit(params_full, tr_stats, one, s.name)
+                if indiv is None:
+                    sums["individual"][0] += np.full(s.n_neurons, np.nan)
+                    sums["individual"][1] += t
+                else:
+                    W, col, fit_i = indiv
+                    e, t = score_block(W, col, fit_i, te_stats)
+                    sums["individual"][0] += e
+                    sums["individual"][1] += t
+            for method, (e, t) in sums.items():
+                r2 = _r2(np.asarray(e), np.asarray(t))
+                mean = float(np.nanmean(r2)) if np.isfinite(r2).any() else np.nan
+                ses_rows.append(
+                    (s.name, s.subject, s.condition, f, method, n_tr / folds, n_te, mean)
+                )
+                neu_rows.append(
+                    pd.DataFrame(
+                        {
+                            "session": s.name,
+                            "subject": s.subject,
+                            "condition": s.condition,
+                            "train_fraction": f,
+                            "method": method,
+                            "neuron": list(s.neuron_names),
+                            "r2": r2,
+                        }
+                    )
+                )
+    session = pd.DataFrame(
+        ses_rows,
+        columns=[
+            "session",
+            "subject",
+            "condition",
+            "train_fraction",
+            "method",
+            "n_train",
+            "n_test",
+            "r2",
+        ],
+    )
+    wide = session.pivot_table(index=["train_fraction", "session"], columns="method", values="r2")
+    diff = wide["shared"] - wide["individual"]
+    g = diff.groupby(level="train_fraction")
+    summary = pd.DataFrame(
+        {
+            "shared": wide["shared"].groupby(level="train_fraction").mean(),
+            "individual": wide["individual"].groupby(level="train_fraction").mean(),
+            "difference": g.mean(),
+            "se": g.std(ddof=1) / np.sqrt(g.count()),
+            "wins": (diff > 0).groupby(level="train_fraction").mean(),
+        }
+    )
+    return TransferResults(session, pd.concat(neu_rows, ignore_index=True), summary)
+
+
+def _individual_fit(
+    params: Mapping[str, Any], stats: SessionStats, one: Cohort, name: str
+) -> tuple[np.ndarray, np.ndarray, SessionFit] | None:
+    """Reduced-rank ridge of one session alone (a one-session ShaReD); None if rank too high."""
+    try:
+        with warnings.catch_warnings():
+            # a small training part may have silent neurons; the shared fit reports them too
+            warnings.simplefilter("ignore")
+            m = ShaReD(**params).fit_from_stats([stats], one)
+    except DataError:
+        return None
+    return m.coef_, m._column_scale, m.session_fits_[name]
+
+
+def with_coef(model: ShaReD, W: np.ndarray) -> ShaReD:
+    """A shallow copy of a fitted model with another shared representation ``W`` (q, d').
+
+    Readouts computed from it (:meth:`~sharedrep.ShaReD.readout_from_stats`) use ``W``;
+    ``session_fits_`` of the copy are emptied (they belonged to the old ``W``).
+    """
+    new = copy.copy(model)
+    new.coef_ = np.asarray(W)
+    new.session_fits_ = {}
+    return new
+
+
+def session_stats(session: Session, expansion: TemporalExpansion, n_folds: int) -> SessionStats:
+    """Per-fold statistics of one session (see :class:`FoldStats`)."""
+    from .stats import fold_labels
+
+    return compute_stats(session, expansion, folds=fold_labels(session, n_folds), n_folds=n_folds)
