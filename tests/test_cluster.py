@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -99,6 +100,50 @@ def test_progress_is_shown(client, sim, capsys):
 def test_map_runs_functions_as_tasks(client):
     assert bk.get_backend(client).map(pow, [2, 3], [5, 2]) == [32, 9]
     assert bk.SerialBackend().map(pow, [2, 3], [5, 2]) == [32, 9]
+
+
+def test_worker_warnings_are_shown_on_the_client(client):
+    with pytest.warns(UserWarning, match="from a worker"):
+        assert bk.get_backend(client).map(warnings.warn, ["from a worker"]) == [None]
+
+
+def test_cross_validation_folds_run_as_tasks_with_the_same_result(client, sim, monkeypatch):
+    cohort, truth = sim
+    kw = dict(n_components=[1, 2], alpha=[1.0], folds=3, lags=truth.lags, chunk_size=300)
+    calls = []
+    real_map = bk.DaskBackend.map
+
+    def spy(self, fn, *its):
+        calls.append(len(its[0]))
+        return real_map(self, fn, *its)
+
+    monkeypatch.setattr(bk.DaskBackend, "map", spy)
+    on_cluster = sr.cross_validate(cohort, **kw)
+    assert calls and all(c == 3 for c in calls)  # one task per fold
+    monkeypatch.setattr(bk, "_active", None)  # in process
+    serial = sr.cross_validate(cohort, **kw)
+    np.testing.assert_allclose(on_cluster.summary["r2"], serial.summary["r2"], rtol=0, atol=1e-10)
+    np.testing.assert_allclose(
+        on_cluster.neuron["r2"].to_numpy(), serial.neuron["r2"].to_numpy(), rtol=0, atol=1e-10
+    )
+    assert on_cluster.n_components == serial.n_components
+
+
+def test_null_shuffles_run_as_tasks_with_the_same_p_values(client, sim, tmp_path, monkeypatch):
+    cohort, truth = sim
+    lazy = write_npy(tmp_path, cohort)  # workers read the sessions from the files
+    model = sr.ShaReD(2, lags=truth.lags, backend="serial").fit(cohort)
+    kw = dict(null="segments", n_null=19, folds=3, seed=3)
+    on_cluster = sr.encoding_map(model, lazy, **kw)
+    monkeypatch.setattr(bk, "_active", None)
+    serial = sr.encoding_map(model, cohort, **kw)
+    for col in ("r2", "p", "q"):
+        np.testing.assert_allclose(
+            on_cluster.neurons[col].to_numpy(), serial.neurons[col].to_numpy(), atol=1e-10
+        )
+    np.testing.assert_allclose(
+        on_cluster.components["p"].to_numpy(), serial.components["p"].to_numpy(), atol=1e-10
+    )
 
 
 def test_missing_source_on_the_cluster_names_session_and_path(client, sim, tmp_path):

@@ -29,7 +29,6 @@ import numpy as np
 
 from .data import Cohort, Session
 from .features import TemporalExpansion
-from .sources import portable
 from .stats import SessionStats, chunk_ranges, compute_stats, fold_labels, stats_shift
 
 __all__ = ["DaskBackend", "SerialBackend", "get_backend", "use_cluster", "use_serial"]
@@ -169,9 +168,18 @@ class DaskBackend:
 
         ``fn`` must be importable on the workers (a module-level function).
         """
-        args = [list(it) for it in iterables]
-        futures = self.client.map(fn, *args, pure=False, retries=self.retries)
-        return self._gather(futures)
+        # sessions travel as file references where they can (see sources.portable)
+        args = [[_portable_arg(a) for a in it] for it in iterables]
+        futures = self.client.map(
+            _call_recording_warnings, [fn] * len(args[0]) if args else [], *args,
+            pure=False, retries=self.retries,
+        )  # fmt: skip
+        out = []
+        for result, caught in self._gather(futures):
+            for message, category in caught:  # a worker's warnings, shown here as in process
+                warnings.warn(message, category, stacklevel=2)
+            out.append(result)
+        return out
 
     def submit_cohort_stats(
         self,
@@ -251,6 +259,18 @@ def _identity(x: Any) -> Any:
     return x
 
 
+def _call_recording_warnings(fn: Callable[..., Any], *args: Any) -> tuple[Any, list]:
+    """Task wrapper: ``fn(*args)`` and the warnings it raised (to re-emit on the client)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fn(*args)
+    return result, [(str(w.message), w.category) for w in caught]
+
+
+def _portable_arg(a: Any) -> Any:
+    return _portable_session(a) if isinstance(a, Session) else a
+
+
 def _token() -> str:
     import uuid
 
@@ -259,6 +279,8 @@ def _token() -> str:
 
 def _portable_session(session: Session) -> Session:
     """The session with memory-mapped / HDF5 arrays replaced by picklable references."""
+    from .sources import portable  # file access stays out of this module's imports
+
     b, n = portable(session.behavior), portable(session.neural)
     if b is session.behavior and n is session.neural:
         return session
