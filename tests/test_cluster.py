@@ -87,6 +87,15 @@ def test_memmap_views_travel_as_references(client, sim, tmp_path):
     (a,) = cohort_stats(sr.Cohort([view]), ex, chunk_size=300, backend="serial")
     (b,) = cohort_stats(sr.Cohort([view]), ex, chunk_size=300, backend=client)
     assert_stats_close(a, b)
+    # an open h5py dataset (as pynwb hands out) cannot be pickled: it goes as file + name
+    h5py = pytest.importorskip("h5py")
+    with h5py.File(tmp_path / "rec.h5", "w") as f:
+        f["neural"] = s.neural
+    with h5py.File(tmp_path / "rec.h5", "r") as f:
+        h5 = sr.Session(s.behavior, f["neural"], s.segments, name="m")
+        assert isinstance(bk._portable_session(h5).neural, sr.sources.HDF5Source)
+        (c,) = cohort_stats(sr.Cohort([h5]), ex, chunk_size=300, backend=client)
+    assert_stats_close(a, c)
 
 
 def test_progress_is_shown(client, sim, capsys):
