@@ -51,8 +51,8 @@ def _sum_stats(*parts: SessionStats) -> SessionStats:
 
 def session_shift_task(
     session: Session, expansion: TemporalExpansion, chunk_size: int | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Task: the shift of a session (reads its first chunk)."""
+) -> np.ndarray:
+    """Task: the behavior shift of a session (reads its first chunk)."""
     return stats_shift(session, expansion, chunk_size=chunk_size)
 
 
@@ -60,7 +60,7 @@ def chunk_stats_task(
     session: Session,
     expansion: TemporalExpansion,
     rows: tuple[int, int],
-    shift: tuple[np.ndarray, np.ndarray],
+    shift: np.ndarray,
     n_folds: int | None,
     gram: bool,
     chunk_size: int | None,

@@ -6,8 +6,8 @@ accumulate raw sums of the lagged design ``phi`` (q columns) and the neural data
 
     count, sum(phi), sum(y), phi'phi, phi'y, sum(y**2)  [or y'y],  sum(x), sum(x**2)
 
-where ``x`` is behavior at the valid rows (for the pooled standard deviation). Sums are taken
-about a per-session shift (the first chunk's means) for numerical accuracy. Blocks add, so the
+where ``x`` is behavior at the valid rows (for the pooled standard deviation). Behavior sums are
+taken about a per-session shift (the first chunk's means) for numerical accuracy. Blocks add, so the
 statistics of a training set are ``total - held-out fold``; nothing here needs the raw data again.
 
 :func:`standardize` turns the statistics of a cohort into the centred, scaled matrices of the
@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+from scipy.linalg.blas import dsyrk
 
 from .data import Cohort, Session, _is_lazy
 from .errors import DataError, SharedRepWarning, SourceError
@@ -228,8 +229,7 @@ def _valid_in(session: Session, expansion: TemporalExpansion, a: int, b: int) ->
     seg = None if session.segments is None else session.segments[w0:w1]
     usable = session.usable[w0:w1] if session.n_omitted else None
     ok = valid_rows(w1 - w0, expansion.lags, seg, usable)
-    r = np.flatnonzero(ok[a - w0 : b - w0]) + a
-    return r
+    return np.flatnonzero(ok[a - w0 : b - w0]) + a
 
 
 def _iter_chunks(
@@ -251,21 +251,24 @@ def _iter_chunks(
 def _read_chunk(
     session: Session, expansion: TemporalExpansion, r: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Behavior (with the lag margin) and neural rows of one chunk, as float64 copies."""
+    """Behavior (with the lag margin, a float copy) and neural activity at the valid rows."""
     name = session.name or "<unnamed>"
     tau_min, tau_max = expansion.window
     first, last = int(r[0]), int(r[-1])
     what = "behavior"
     try:
-        # copies: the shift is subtracted in place and must never reach the caller's array
+        # a copy: the shift is subtracted in place and must never reach the caller's array
         xb = np.array(session.behavior[first - tau_max : last - tau_min + 1], dtype=float)
         what = "neural"
-        yb = np.array(session.neural[first : last + 1], dtype=float)
+        yb = np.asarray(session.neural[first : last + 1])
     except (OSError, KeyError, SourceError) as err:
         # a file that vanished or a store that was deleted: say which session and where
         raise SourceError(
             f"session {name!r}: could not read {what} samples {first}..{last}: {err}"
         ) from err
+    if last - first + 1 != r.size:  # gather the valid rows (a view when contiguous)
+        yb = yb[r - first]
+    yb = yb.astype(float, copy=False)
     lazy = _is_lazy(session.behavior) or _is_lazy(session.neural)
     if lazy and not (np.isfinite(xb).all() and np.isfinite(yb).all()):
         raise DataError(
@@ -273,14 +276,6 @@ def _read_chunk(
             "(found while reading the data)"
         )
     return xb, yb
-
-
-def _shift_of(
-    xb: np.ndarray, yb: np.ndarray, r: np.ndarray, tau_max: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Means of behavior (lag 0) and neural activity over a chunk's valid rows."""
-    first = int(r[0])
-    return xb[r - (first - tau_max)].mean(axis=0), yb[r - first].mean(axis=0)
 
 
 def _too_short(session: Session, expansion: TemporalExpansion) -> DataError:
@@ -293,12 +288,12 @@ def _too_short(session: Session, expansion: TemporalExpansion) -> DataError:
 
 def stats_shift(
     session: Session, expansion: TemporalExpansion, *, chunk_size: int | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """The shift a whole-session :func:`compute_stats` pass uses: means of its first chunk.
+) -> np.ndarray:
+    """The behavior shift a whole-session :func:`compute_stats` pass uses (first chunk's means).
 
     Statistics of chunks of one session add only when they are taken about the same shift;
     compute it once with this function (it reads one chunk) and pass it to every per-chunk
-    :func:`compute_stats` call.
+    :func:`compute_stats` call. (Neural data are summed raw, about 0.)
 
     Parameters
     ----------
@@ -309,16 +304,14 @@ def stats_shift(
 
     Returns
     -------
-    shift_x : ndarray, shape (n_features,)
+    ndarray, shape (n_features,)
         Mean behavior over the valid rows of the first non-empty chunk.
-    shift_y : ndarray, shape (n_neurons,)
-        Mean neural activity over the same rows.
     """
     q = expansion.n_columns(session.n_features)
     step = _chunk_rows(expansion, q, session.n_neurons, chunk_size)
     for r in _iter_chunks(session, expansion, step, 0, session.n_samples):
-        xb, yb = _read_chunk(session, expansion, r)
-        return _shift_of(xb, yb, r, expansion.window[1])
+        xb, _ = _read_chunk(session, expansion, r)
+        return xb[r - (int(r[0]) - expansion.window[1])].mean(axis=0)
     raise _too_short(session, expansion)
 
 
@@ -354,7 +347,7 @@ def compute_stats(
     gram: bool = False,
     chunk_size: int | None = None,
     rows: slice | tuple[int, int] | None = None,
-    shift: tuple[np.ndarray, np.ndarray] | None = None,
+    shift: np.ndarray | None = None,
 ) -> SessionStats:
     """One pass over a session, accumulating its sufficient statistics.
 
@@ -378,9 +371,9 @@ def compute_stats(
         may reach before ``start``. Statistics of disjoint ranges taken about the same
         ``shift`` add up to those of their union (this is how a cluster splits a session).
         A range without a valid row gives zero statistics.
-    shift : (ndarray, ndarray), optional
-        ``(shift_x, shift_y)``, shapes ``(n_features,)`` and ``(n_neurons,)``: the values the
-        sums are taken about (default: the means of the first chunk, see :func:`stats_shift`).
+    shift : ndarray, shape (n_features,), optional
+        Behavior values the sums are taken about (default: the means of the first chunk,
+        see :func:`stats_shift`).
 
     Returns
     -------
@@ -404,15 +397,9 @@ def compute_stats(
     else:
         fold_of = np.asarray(folds, dtype=np.int64)
         K = int(fold_of.max()) + 1 if n_folds is None else int(n_folds)
-    if shift is None:
-        shift_x = shift_y = None
-    else:
-        shift_x, shift_y = (np.asarray(v, dtype=float) for v in shift)
-        if shift_x.shape != (p,) or shift_y.shape != (n,):
-            raise ValueError(
-                f"session {name!r}: shift must have shapes ({p},) and ({n},), got "
-                f"{shift_x.shape} and {shift_y.shape}"
-            )
+    shift_x = None if shift is None else np.asarray(shift, dtype=float)
+    if shift_x is not None and shift_x.shape != (p,):
+        raise ValueError(f"session {name!r}: shift must have shape ({p},), got {shift_x.shape}")
 
     tau_max = expansion.window[1]
     step = _chunk_rows(expansion, q, n, chunk_size)
@@ -421,34 +408,35 @@ def compute_stats(
     phi_phi, phi_y = np.zeros((K, q, q)), np.zeros((K, q, n))
     y_sq = np.zeros((K, n, n)) if gram else np.zeros((K, n))
     sum_x, sum_xx = np.zeros((K, p)), np.zeros((K, p))
-    buf = np.empty((min(step, max(stop - start, 1)), q + n))
+    # Neural data are summed raw (shift 0): centring them would cost a full extra pass over
+    # the largest array, and the cancellation in sum(y^2) - T mean^2 loses only
+    # ~eps (mean/sd)^2 relative accuracy, negligible for counts, rates or dF/F.
+    shift_y = np.zeros(n)
+    # design buffer with a trailing column of ones: one product gives phi'phi, sum(phi),
+    # the count, and with y, phi'y and sum(y)
+    buf = np.empty((min(step, max(stop - start, 1)), q + 1))
+    buf[:, q] = 1.0
 
     for r in _iter_chunks(session, expansion, step, start, stop):
-        first = int(r[0])
         xb, yb = _read_chunk(session, expansion, r)
+        at = r - (int(r[0]) - tau_max)  # positions of the valid rows in the behavior block
         if shift_x is None:  # the first chunk's means: sums about them stay accurate
-            shift_x, shift_y = _shift_of(xb, yb, r, tau_max)
+            shift_x = xb[at].mean(axis=0)
         xb -= shift_x
-        z = buf[: r.size]
-        phi, y = z[:, :q], z[:, q:]
-        expansion.design_rows(xb, r - (first - tau_max), out=phi)
-        np.take(yb, r - first, axis=0, out=y)
-        y -= shift_y
-        x0 = xb[r - (first - tau_max)]  # behavior at lag 0 on the valid rows
+        phi = buf[: r.size]
+        expansion.design_rows(xb, at, out=phi[:, :q])
+        x0 = xb[at]  # behavior at lag 0 on the valid rows
         blocks = [(0, slice(None))] if fold_of is None else _split_by_block(fold_of[r])
         for k, sel in blocks:
-            zk = z[sel]
-            prod = zk[:, :q].T @ zk  # the one big product: phi'[phi y]
-            phi_phi[k] += prod[:, :q]
-            phi_y[k] += prod[:, q:]
-            count[k] += zk.shape[0]
-            sum_phi[k] += zk[:, :q].sum(axis=0)
-            yk = zk[:, q:]
-            sum_y[k] += yk.sum(axis=0)
-            if gram:
-                y_sq[k] += yk.T @ yk
-            else:
-                y_sq[k] += np.einsum("ij,ij->j", yk, yk)
+            pk, yk = phi[sel], yb[sel]
+            pp = _gram(pk)  # the unavoidable products: phi'phi and phi'y
+            py = pk.T @ yk
+            phi_phi[k] += pp[:q, :q]
+            sum_phi[k] += pp[q, :q]
+            count[k] += pp[q, q]
+            phi_y[k] += py[:q]
+            sum_y[k] += py[q]
+            y_sq[k] += yk.T @ yk if gram else np.einsum("ij,ij->j", yk, yk)
             xk = x0[sel]
             sum_x[k] += xk.sum(axis=0)
             sum_xx[k] += np.einsum("ij,ij->j", xk, xk)
@@ -478,10 +466,22 @@ def compute_stats(
     )
 
 
+def _gram(a: np.ndarray) -> np.ndarray:
+    """``a.T @ a`` through BLAS syrk (half the flops of a general product), symmetrised."""
+    if a.dtype != np.float64 or not a.flags.c_contiguous:
+        return a.T @ a
+    upper = dsyrk(1.0, a.T, trans=0)  # a.T is Fortran-ordered: no copy
+    return np.triu(upper) + np.triu(upper, 1).T
+
+
 def _split_by_block(labels: np.ndarray) -> list[tuple[int, np.ndarray | slice]]:
-    """Row selections of each block label within a chunk (slices when contiguous)."""
+    """Row selections of each block label within a chunk (slices when sorted, no copies)."""
     if labels[0] == labels[-1] and np.all(labels == labels[0]):
         return [(int(labels[0]), slice(None))]
+    if np.all(labels[1:] >= labels[:-1]):
+        edges = np.flatnonzero(np.diff(labels)) + 1
+        starts, stops = np.r_[0, edges], np.r_[edges, labels.size]
+        return [(int(labels[a]), slice(a, b)) for a, b in zip(starts, stops, strict=True)]
     return [(int(k), np.flatnonzero(labels == k)) for k in np.unique(labels)]
 
 
