@@ -215,12 +215,13 @@ def estimate(per_worker_gflops: float, read_mb_s: float, solver_s: float, solver
     t_compute = per_worker_sessions * flop_s / (per_worker_gflops * 1e9)
     t_read = per_worker_sessions * bytes_s / (read_mb_s * 1e6)
     tasks = S * (1 + chunks + -(-chunks // 8) + 1)
-    buf = step * (q + n) * 8
-    yb = step * n * 8
-    raw = step * n * 4
+    buf = step * (q + 1) * 8  # the design with a column of ones
+    yb = step * n * 8  # neural rows as float64
+    raw = step * n * 4  # the float32 read
+    windows = step * p * L * 8  # lag windows gathered while building the design
     stats_one = (q * q + q * n + n + q + 2 * p) * 8
     stats_k = K * stats_one
-    worker_mem = buf + yb + raw + 8 * stats_k + q * (q + n) * 8
+    worker_mem = buf + yb + raw + windows + 8 * stats_k + (q + 1) * (q + 1 + n) * 8
     client_stats = S * stats_one
     client_stats_k = S * stats_k
     solver_scaled = solver_s * (S / solver_S) * (q / 44) ** 3
@@ -251,10 +252,11 @@ def estimate(per_worker_gflops: float, read_mb_s: float, solver_s: float, solver
         f"{flop_s / chunks / 1e9:.1f} GFLOP, i.e. {flop_s / chunks / per_worker_gflops / 1e9:.2f}"
         " s, so the scheduler is not the bottleneck).",
         "",
-        "**Worker memory.** One chunk: design+neural buffer "
-        f"{step:,} x {q + n} x 8 B = {buf / 1e6:.0f} MB, neural rows as float64 "
-        f"{yb / 1e6:.0f} MB, the float32 read {raw / 1e6:.0f} MB, the product "
-        f"{q * (q + n) * 8 / 1e6:.1f} MB; statistics of one chunk with K = {K} folds "
+        "**Worker memory.** One chunk: the design (with a column of ones) "
+        f"{step:,} x {q + 1} x 8 B = {buf / 1e6:.0f} MB, neural rows as float64 "
+        f"{yb / 1e6:.0f} MB, the float32 read {raw / 1e6:.0f} MB, the lag windows "
+        f"{windows / 1e6:.0f} MB, the products {(q + 1) * (q + 1 + n) * 8 / 1e6:.1f} MB; "
+        f"statistics of one chunk with K = {K} folds "
         f"{stats_k / 1e6:.1f} MB, a tree sum holds 8 of them -> "
         f"**~{worker_mem / 1e6:.0f} MB per worker thread** (plus ~150 MB of Python and "
         "libraries), whatever T is.",
@@ -357,11 +359,13 @@ def main() -> None:
         "",
         "CPU time is the figure that other jobs do not distort: one worker spends "
         f"{thr['dask, 1 worker(s)']['cpu_s'] / thr['serial (in process)']['cpu_s']:.2f}x the "
-        "CPU seconds of the in-process pass on the same chunks. Where it goes: one extra "
-        "chunk read per session for its shift, task (de)serialisation, and distributed's "
-        "worker setting MALLOC_TRIM_THRESHOLD_=65536, which makes each chunk's buffers fresh "
-        "memory maps (in process, that setting alone cost ~10-15% here). The estimate below "
-        "uses the worker's rate, overhead included.",
+        "CPU seconds of the in-process pass on the same chunks. Where it goes: the shift "
+        "task's read of each session's first behavior chunk, task (de)serialisation and the "
+        "worker's own event loop, and distributed's worker setting "
+        "MALLOC_TRIM_THRESHOLD_=65536, which makes each chunk's large buffers fresh memory "
+        "maps (page faults on every chunk; also setting MALLOC_MMAP_THRESHOLD_=33554432 for "
+        "the workers saved ~5-10% in a separate check). The estimate below uses the worker's "
+        "rate, overhead included.",
         "",
         "## 3. Estimate: 1,000 sessions x 1,000 neurons x 100,000 samples on 100 workers",
         "",

@@ -248,31 +248,41 @@ def _iter_chunks(
         a += step
 
 
+def _read(session: Session, what: str, a: int, b: int) -> np.ndarray:
+    """Samples ``a .. b-1`` of the session's ``what`` array; a vanished source is named."""
+    try:
+        return np.asarray(getattr(session, what)[a:b])
+    except (OSError, KeyError, SourceError) as err:
+        # a file that vanished or a store that was deleted: say which session and where
+        raise SourceError(
+            f"session {session.name or '<unnamed>'!r}: could not read {what} samples "
+            f"{a}..{b - 1}: {err}"
+        ) from err
+
+
+def _read_behavior(session: Session, expansion: TemporalExpansion, r: np.ndarray) -> np.ndarray:
+    """Behavior of a chunk with its lag margin, as a float64 copy."""
+    tau_min, tau_max = expansion.window
+    # a copy: the shift is subtracted in place and must never reach the caller's array
+    return np.array(
+        _read(session, "behavior", int(r[0]) - tau_max, int(r[-1]) - tau_min + 1), dtype=float
+    )
+
+
 def _read_chunk(
     session: Session, expansion: TemporalExpansion, r: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Behavior (with the lag margin, a float copy) and neural activity at the valid rows."""
-    name = session.name or "<unnamed>"
-    tau_min, tau_max = expansion.window
     first, last = int(r[0]), int(r[-1])
-    what = "behavior"
-    try:
-        # a copy: the shift is subtracted in place and must never reach the caller's array
-        xb = np.array(session.behavior[first - tau_max : last - tau_min + 1], dtype=float)
-        what = "neural"
-        yb = np.asarray(session.neural[first : last + 1])
-    except (OSError, KeyError, SourceError) as err:
-        # a file that vanished or a store that was deleted: say which session and where
-        raise SourceError(
-            f"session {name!r}: could not read {what} samples {first}..{last}: {err}"
-        ) from err
+    xb = _read_behavior(session, expansion, r)
+    yb = _read(session, "neural", first, last + 1)
     if last - first + 1 != r.size:  # gather the valid rows (a view when contiguous)
         yb = yb[r - first]
     yb = yb.astype(float, copy=False)
     lazy = _is_lazy(session.behavior) or _is_lazy(session.neural)
     if lazy and not (np.isfinite(xb).all() and np.isfinite(yb).all()):
         raise DataError(
-            f"session {name!r}: NaN or inf in samples {first}..{last} "
+            f"session {session.name or '<unnamed>'!r}: NaN or inf in samples {first}..{last} "
             "(found while reading the data)"
         )
     return xb, yb
@@ -310,7 +320,7 @@ def stats_shift(
     q = expansion.n_columns(session.n_features)
     step = _chunk_rows(expansion, q, session.n_neurons, chunk_size)
     for r in _iter_chunks(session, expansion, step, 0, session.n_samples):
-        xb, _ = _read_chunk(session, expansion, r)
+        xb = _read_behavior(session, expansion, r)  # behavior only: neural sums are raw
         return xb[r - (int(r[0]) - expansion.window[1])].mean(axis=0)
     raise _too_short(session, expansion)
 
