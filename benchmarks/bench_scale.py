@@ -271,7 +271,7 @@ def estimate(per_worker_gflops: float, read_mb_s: float, solver_s: float, solver
         f"({q}/44)^3 = {solver_scaled:.0f} s for the cohort (an upper-side figure: the "
         "iteration count does not grow with S).",
         "",
-        f"**Total: about {(t_compute + t_read + solver_scaled) / 60:.0f} minutes** on 100 "
+        f"**Total: about {(t_compute + t_read + solver_scaled) / 60:.1f} min** on 100 "
         f"single-core workers of this sandbox's speed, with ~{worker_mem / 1e6 + 150:.0f} MB "
         f"per worker and ~{client_stats / 1e9:.0f}-{client_stats_k / 1e9:.0f} GB on the client.",
     ]
