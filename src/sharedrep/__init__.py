@@ -8,9 +8,10 @@ with no alignment of trials or time courses across animals.
 >>> model = sr.ShaReD(n_components=3, lags=truth.lags).fit(cohort)
 """
 
-from . import io, plot, simulate
+from . import io, plot, simulate, sources
+from .backend import use_cluster, use_serial
 from .data import Cohort, Session
-from .errors import DataError, ModelFileError, SharedRepWarning
+from .errors import DataError, ModelFileError, SharedRepWarning, SourceError
 from .estimator import SessionFit, ShaReD
 from .features import TemporalExpansion, raised_cosine_basis
 from .inference import (
@@ -28,6 +29,7 @@ from .persist import load, save_model
 from .reporting import report
 from .selection import CVResults, ShaReDCV, TransferResults, cross_validate, transfer
 from .simulate import LeverTruth
+from .sources import open_hdf5, open_npy, open_zarr
 from .stats import SessionStats, compute_stats
 
 __version__ = "0.1.0"
@@ -46,6 +48,7 @@ __all__ = [
     "ShaReD",
     "ShaReDCV",
     "SharedRepWarning",
+    "SourceError",
     "TemporalExpansion",
     "TransferResults",
     "__version__",
@@ -59,12 +62,18 @@ __all__ = [
     "io",
     "load",
     "load_cohort",
+    "open_hdf5",
+    "open_npy",
+    "open_zarr",
     "peak_lag",
     "plot",
     "raised_cosine_basis",
     "report",
     "save_model",
     "simulate",
+    "sources",
     "transfer",
+    "use_cluster",
+    "use_serial",
     "variance_split",
 ]

@@ -6,7 +6,7 @@ message read in a log of a 40-session fit says where to look.
 
 from __future__ import annotations
 
-__all__ = ["DataError", "ModelFileError", "SharedRepWarning"]
+__all__ = ["DataError", "ModelFileError", "SharedRepWarning", "SourceError"]
 
 
 class DataError(ValueError):
@@ -19,3 +19,7 @@ class ModelFileError(DataError):
 
 class SharedRepWarning(UserWarning):
     """Something in the data was handled in a documented, non-default way (see the message)."""
+
+
+class SourceError(DataError):
+    """A lazily read data source (file, store, dataset) could not be read; names it."""

@@ -98,6 +98,11 @@ class ShaReD:
         ``"correlation"`` only: ridge on the neural covariance, relative to its mean diagonal.
     chunk_size : int, optional
         Rows per chunk in the statistics pass (bounds memory; default ~64 MB of design).
+    backend : None, "serial", "dask" or distributed.Client
+        Where the statistics pass runs: None uses the cluster set by
+        :func:`sharedrep.use_cluster` if any, else this process; ``"dask"`` runs each chunk of
+        each session as a task on a ``dask.distributed`` cluster (a ``LocalCluster`` if none
+        is set). Results equal the serial ones up to floating-point summation order.
     max_iter : int
         Most optimiser iterations.
     tol : float
@@ -157,6 +162,7 @@ class ShaReD:
         zscore: bool = True,
         whiten_alpha: float = 0.1,
         chunk_size: int | None = None,
+        backend: Any = None,
         max_iter: int = 2000,
         tol: float = 1e-10,
         n_restarts: int = 0,
@@ -171,6 +177,7 @@ class ShaReD:
         self.zscore = zscore
         self.whiten_alpha = whiten_alpha
         self.chunk_size = chunk_size
+        self.backend = backend
         self.max_iter = max_iter
         self.tol = tol
         self.n_restarts = n_restarts
@@ -236,7 +243,11 @@ class ShaReD:
         cohort = as_cohort(cohort)
         expansion = self._check_params()
         stats = cohort_stats(
-            cohort, expansion, gram=self.objective == "correlation", chunk_size=self.chunk_size
+            cohort,
+            expansion,
+            gram=self.objective == "correlation",
+            chunk_size=self.chunk_size,
+            backend=self.backend,
         )
         return self.fit_from_stats(stats, cohort)
 

@@ -367,7 +367,8 @@ def encoding_map(
     neu_rows, comp_rows, ses_rows = [], [], []
     d = model.coef_.shape[1]
     target = _raw(model)
-    for i, s in enumerate(cohort):
+    metrics, per_folds = [], []
+    for i in range(len(cohort)):
         metric = totals[i].centered()[0] / totals[i].count[0]
         # the tested model of each fold k (W aligned to the model's components)
         if mode == "session":
@@ -380,16 +381,35 @@ def encoding_map(
             per_fold = [_aligned(fm, target, metric) for fm in fold_models]
         else:
             per_fold = [model] * K
+        metrics.append(metric)
+        per_folds.append(per_fold)
+    # backend hook (issue 6): the null statistics of each session are one task, run on a
+    # cluster set by sharedrep.use_cluster (in this process otherwise); each session draws
+    # from its own generator spawned from `seed`, so results do not depend on where they ran
+    from .backend import get_backend
+
+    S = len(cohort)
+    null_out = get_backend().map(
+        _null_stats,
+        [model] * S,
+        list(cohort),
+        [mode] * S,
+        per_folds,
+        [K] * S,
+        [null] * S,
+        [n_null] * S,
+        [min_shift] * S,
+        rng.spawn(S),
+    )
+    for i, s in enumerate(cohort):
+        metric, per_fold = metrics[i], per_folds[i]
         angle = max(
             float(principal_angles(_cholT(metric) @ _raw(pm), _cholT(metric) @ target).max())
             for pm in per_fold[:: max(1, K - 1)]
         )
         # held-out R², full model and each drop-one model, through the fold machinery
         r2_full, delta = _heldout_r2(fs, i, s, per_fold, d)
-        # null statistics
-        obs, nulls, sst, n_used, shift0 = _null_stats(
-            model, s, mode, per_fold, K, null, n_null, min_shift, rng
-        )
+        obs, nulls, sst, n_used, shift0 = null_out[i]
         ess_obs, dess_obs = obs
         ess_null, dess_null = nulls
         ok = sst > 1e-12 * max(float(np.max(sst, initial=0.0)), 1.0)

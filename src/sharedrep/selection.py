@@ -156,8 +156,12 @@ class FoldStats:
         sse = [np.zeros(self.cohort[i].n_neurons) for i in idx]
         sst = [np.zeros(self.cohort[i].n_neurons) for i in idx]
         per_fold = np.full((len(ks), len(idx)), np.nan)
-        for a, k in enumerate(ks):
-            W, col, fits = fitter(k)
+        # backend hook (issue 6): the fold fits run as tasks on a cluster set by
+        # sharedrep.use_cluster, in this process otherwise; imported here, as in stats
+        from .backend import get_backend
+
+        fitted = get_backend().map(fitter, ks)
+        for a, (k, (W, col, fits)) in enumerate(zip(ks, fitted, strict=True)):
             for b, i in enumerate(idx):
                 fit = fits[self.cohort.names[i]]
                 e, t = score_block(W, col, fit, self.stats[i].block(k))

@@ -17,17 +17,25 @@ model (``C_s``, ``A_s``, ...) that the solver works on.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from scipy.linalg.blas import dsyrk
 
-from .data import Cohort, Session
-from .errors import DataError, SharedRepWarning
+from .data import Cohort, Session, _is_lazy
+from .errors import DataError, SharedRepWarning, SourceError
 from .features import TemporalExpansion, valid_rows
 
-__all__ = ["SessionStats", "Standardized", "compute_stats", "standardize"]
+__all__ = [
+    "SessionStats",
+    "Standardized",
+    "chunk_ranges",
+    "compute_stats",
+    "standardize",
+    "stats_shift",
+]
 
 #: default bound on the number of design entries held at once (rows x q), ~64 MB of float64
 DEFAULT_CHUNK_ENTRIES = 8_000_000
@@ -193,6 +201,156 @@ def _chunk_rows(expansion: TemporalExpansion, q: int, n: int, chunk_size: int | 
     return max(1024, DEFAULT_CHUNK_ENTRIES // max(q + n, 1))
 
 
+def _row_range(session: Session, rows: slice | tuple[int, int] | None) -> tuple[int, int]:
+    """``(start, stop)`` sample range of a ``rows`` argument (the whole session for None)."""
+    T = session.n_samples
+    if rows is None:
+        return 0, T
+    if isinstance(rows, slice):
+        if rows.step not in (None, 1):
+            raise ValueError(f"rows must be a contiguous slice, got step {rows.step}")
+        start, stop, _ = rows.indices(T)
+    else:
+        start, stop = (int(v) for v in rows)
+    if not 0 <= start <= stop <= T:
+        raise ValueError(
+            f"session {session.name!r}: rows {start}..{stop} outside the recording (0..{T})"
+        )
+    return start, stop
+
+
+def _valid_in(session: Session, expansion: TemporalExpansion, a: int, b: int) -> np.ndarray:
+    """Valid rows (absolute sample indices) in ``[a, b)``, looking only at the samples nearby.
+
+    Validity of row ``t`` depends on samples ``t - tau_max .. t - tau_min`` only, so it is
+    computed on that window: memory stays proportional to the chunk, not the recording.
+    """
+    tau_min, tau_max = expansion.window
+    w0, w1 = max(0, a - tau_max), min(session.n_samples, b - tau_min)
+    if w1 <= w0:
+        return np.empty(0, dtype=np.int64)
+    seg = None if session.segments is None else session.segments[w0:w1]
+    usable = session.usable[w0:w1] if session.n_omitted else None
+    ok = valid_rows(w1 - w0, expansion.lags, seg, usable)
+    return np.flatnonzero(ok[a - w0 : b - w0]) + a
+
+
+def _iter_chunks(
+    session: Session, expansion: TemporalExpansion, step: int, start: int, stop: int
+) -> Iterator[np.ndarray]:
+    """Valid rows of consecutive ``step``-sample ranges of ``[start, stop)`` (empty ones skipped).
+
+    Chunks are aligned to multiples of ``step`` from sample 0, so a pass over a sub-range reads
+    the same chunks as the whole-session pass does there.
+    """
+    a = (start // step) * step
+    while a < stop:
+        r = _valid_in(session, expansion, max(a, start), min(a + step, stop))
+        if r.size:
+            yield r
+        a += step
+
+
+def _read(session: Session, what: str, a: int, b: int) -> np.ndarray:
+    """Samples ``a .. b-1`` of the session's ``what`` array; a vanished source is named."""
+    try:
+        return np.asarray(getattr(session, what)[a:b])
+    except (OSError, KeyError, SourceError) as err:
+        # a file that vanished or a store that was deleted: say which session and where
+        raise SourceError(
+            f"session {session.name or '<unnamed>'!r}: could not read {what} samples "
+            f"{a}..{b - 1}: {err}"
+        ) from err
+
+
+def _read_behavior(session: Session, expansion: TemporalExpansion, r: np.ndarray) -> np.ndarray:
+    """Behavior of a chunk with its lag margin, as a float64 copy."""
+    tau_min, tau_max = expansion.window
+    # a copy: the shift is subtracted in place and must never reach the caller's array
+    return np.array(
+        _read(session, "behavior", int(r[0]) - tau_max, int(r[-1]) - tau_min + 1), dtype=float
+    )
+
+
+def _read_chunk(
+    session: Session, expansion: TemporalExpansion, r: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Behavior (with the lag margin, a float copy) and neural activity at the valid rows."""
+    first, last = int(r[0]), int(r[-1])
+    xb = _read_behavior(session, expansion, r)
+    yb = _read(session, "neural", first, last + 1)
+    if last - first + 1 != r.size:  # gather the valid rows (a view when contiguous)
+        yb = yb[r - first]
+    yb = yb.astype(float, copy=False)
+    lazy = _is_lazy(session.behavior) or _is_lazy(session.neural)
+    if lazy and not (np.isfinite(xb).all() and np.isfinite(yb).all()):
+        raise DataError(
+            f"session {session.name or '<unnamed>'!r}: NaN or inf in samples {first}..{last} "
+            "(found while reading the data)"
+        )
+    return xb, yb
+
+
+def _too_short(session: Session, expansion: TemporalExpansion) -> DataError:
+    lo, hi = expansion.window
+    return DataError(
+        f"session {session.name or '<unnamed>'!r} is too short for lags {lo}..{hi}: no window "
+        f"of {expansion.span} consecutive samples fits inside one segment"
+    )
+
+
+def stats_shift(
+    session: Session, expansion: TemporalExpansion, *, chunk_size: int | None = None
+) -> np.ndarray:
+    """The behavior shift a whole-session :func:`compute_stats` pass uses (first chunk's means).
+
+    Statistics of chunks of one session add only when they are taken about the same shift;
+    compute it once with this function (it reads one chunk) and pass it to every per-chunk
+    :func:`compute_stats` call. (Neural data are summed raw, about 0.)
+
+    Parameters
+    ----------
+    session : Session
+    expansion : TemporalExpansion
+    chunk_size : int, optional
+        As in :func:`compute_stats` (the same value gives the same shift).
+
+    Returns
+    -------
+    ndarray, shape (n_features,)
+        Mean behavior over the valid rows of the first non-empty chunk.
+    """
+    q = expansion.n_columns(session.n_features)
+    step = _chunk_rows(expansion, q, session.n_neurons, chunk_size)
+    for r in _iter_chunks(session, expansion, step, 0, session.n_samples):
+        xb = _read_behavior(session, expansion, r)  # behavior only: neural sums are raw
+        return xb[r - (int(r[0]) - expansion.window[1])].mean(axis=0)
+    raise _too_short(session, expansion)
+
+
+def chunk_ranges(
+    session: Session, expansion: TemporalExpansion, *, chunk_size: int | None = None
+) -> list[tuple[int, int]]:
+    """Sample ranges ``[start, stop)`` of the chunks of a statistics pass (one task each).
+
+    Parameters
+    ----------
+    session : Session
+    expansion : TemporalExpansion
+    chunk_size : int, optional
+        As in :func:`compute_stats`.
+
+    Returns
+    -------
+    list of (int, int)
+        Consecutive ranges covering ``0 .. n_samples``.
+    """
+    q = expansion.n_columns(session.n_features)
+    step = _chunk_rows(expansion, q, session.n_neurons, chunk_size)
+    T = session.n_samples
+    return [(a, min(a + step, T)) for a in range(0, T, step)]
+
+
 def compute_stats(
     session: Session,
     expansion: TemporalExpansion,
@@ -201,6 +359,8 @@ def compute_stats(
     n_folds: int | None = None,
     gram: bool = False,
     chunk_size: int | None = None,
+    rows: slice | tuple[int, int] | None = None,
+    shift: np.ndarray | None = None,
 ) -> SessionStats:
     """One pass over a session, accumulating its sufficient statistics.
 
@@ -217,8 +377,16 @@ def compute_stats(
         Accumulate the full neural Gram matrix ``y'y`` (n x n) instead of per-neuron sums of
         squares. Costs ``n^2`` per row; only the ``"correlation"`` objective needs it.
     chunk_size : int, optional
-        Rows per chunk. Peak memory is about ``chunk_size * (q + n)`` floats plus the
+        Samples per chunk. Peak memory is about ``chunk_size * (q + n)`` floats plus the
         ``q * (q + n)`` statistics, whatever the recording length. Default: ~64 MB of design.
+    rows : slice or (start, stop), optional
+        Only the rows (samples ``t`` of the design) in ``[start, stop)`` enter; the lag window
+        may reach before ``start``. Statistics of disjoint ranges taken about the same
+        ``shift`` add up to those of their union (this is how a cluster splits a session).
+        A range without a valid row gives zero statistics.
+    shift : ndarray, shape (n_features,), optional
+        Behavior values the sums are taken about (default: the means of the first chunk,
+        see :func:`stats_shift`).
 
     Returns
     -------
@@ -229,62 +397,42 @@ def compute_stats(
     DataError
         The session is too short for the lags (no valid row), or a lazily read chunk holds NaN
         or inf under ``nan_policy="raise"``.
+    SourceError
+        A lazily read source could not be read (e.g. its file disappeared); names the session.
     """
     name = session.name or "<unnamed>"
-    T, p, n = session.n_samples, session.n_features, session.n_neurons
+    p, n = session.n_features, session.n_neurons
     q = expansion.n_columns(p)
-    valid = valid_rows(
-        T, expansion.lags, session.segments, session.usable if session.n_omitted else None
-    )
-    rows = np.flatnonzero(valid)
-    if rows.size == 0:
-        lo, hi = expansion.window
-        raise DataError(
-            f"session {name!r} is too short for lags {lo}..{hi}: no window of "
-            f"{expansion.span} consecutive samples fits inside one segment"
-        )
+    start, stop = _row_range(session, rows)
     if folds is None:
         fold_of = None
         K = 1 if n_folds is None else int(n_folds)
     else:
         fold_of = np.asarray(folds, dtype=np.int64)
         K = int(fold_of.max()) + 1 if n_folds is None else int(n_folds)
-    check_finite = not isinstance(session.behavior, np.ndarray) or isinstance(
-        session.behavior, np.memmap
-    )
+    shift_x = None if shift is None else np.asarray(shift, dtype=float)
+    if shift_x is not None and shift_x.shape != (p,):
+        raise ValueError(f"session {name!r}: shift must have shape ({p},), got {shift_x.shape}")
 
-    tau_min, tau_max = expansion.window
+    tau_max = expansion.window[1]
     step = _chunk_rows(expansion, q, n, chunk_size)
     count = np.zeros(K)
     sum_phi, sum_y = np.zeros((K, q)), np.zeros((K, n))
     phi_phi, phi_y = np.zeros((K, q, q)), np.zeros((K, q, n))
     y_sq = np.zeros((K, n, n)) if gram else np.zeros((K, n))
     sum_x, sum_xx = np.zeros((K, p)), np.zeros((K, p))
-    shift_x = None
     # Neural data are summed raw (shift 0): centring them would cost a full extra pass over
     # the largest array, and the cancellation in sum(y^2) - T mean^2 loses only
     # ~eps (mean/sd)^2 relative accuracy, negligible for counts, rates or dF/F.
     shift_y = np.zeros(n)
     # design buffer with a trailing column of ones: one product gives phi'phi, sum(phi),
     # the count, and with y, phi'y and sum(y)
-    buf = np.empty((min(step, rows.size), q + 1))
+    buf = np.empty((min(step, max(stop - start, 1)), q + 1))
     buf[:, q] = 1.0
 
-    for start in range(0, rows.size, step):
-        r = rows[start : start + step]
-        first, last = int(r[0]), int(r[-1])
-        # a copy: the shift below must never write into the caller's array
-        xb = np.array(session.behavior[first - tau_max : last - tau_min + 1], dtype=float)
-        yb = np.asarray(session.neural[first : last + 1])
-        if last - first + 1 != r.size:  # gather the valid rows (a view when contiguous)
-            yb = yb[r - first]
-        yb = yb.astype(float, copy=False)
-        if check_finite and not (np.isfinite(xb).all() and np.isfinite(yb).all()):
-            raise DataError(
-                f"session {name!r}: NaN or inf in samples {first}..{last} "
-                "(found while reading the data)"
-            )
-        at = r - (first - tau_max)  # positions of the valid rows in the behavior block
+    for r in _iter_chunks(session, expansion, step, start, stop):
+        xb, yb = _read_chunk(session, expansion, r)
+        at = r - (int(r[0]) - tau_max)  # positions of the valid rows in the behavior block
         if shift_x is None:  # the first chunk's means: sums about them stay accurate
             shift_x = xb[at].mean(axis=0)
         xb -= shift_x
@@ -306,6 +454,13 @@ def compute_stats(
             sum_x[k] += xk.sum(axis=0)
             sum_xx[k] += np.einsum("ij,ij->j", xk, xk)
 
+    if shift_x is None:  # no valid row in the range
+        if rows is None:
+            raise _too_short(session, expansion)
+        raise ValueError(
+            f"session {name!r}: rows {start}..{stop} hold no valid row; pass the session's "
+            "shift (see stats_shift) so that empty ranges give zero statistics"
+        )
     # the shift seen through the design: a constant behavior block of one window
     shift_phi = expansion.design_rows(np.tile(shift_x, (expansion.span, 1)), np.array([tau_max]))[0]
     return SessionStats(
@@ -513,14 +668,28 @@ def cohort_stats(
     n_folds: int | None = None,
     gram: bool = False,
     chunk_size: int | None = None,
+    backend: Any = None,
 ) -> list[SessionStats]:
-    """Statistics of every session, per fold when ``n_folds`` is given (see :func:`fold_labels`)."""
-    out = []
-    for s in cohort:
-        folds = None if n_folds is None else fold_labels(s, n_folds)
-        out.append(
-            compute_stats(
-                s, expansion, folds=folds, n_folds=n_folds, gram=gram, chunk_size=chunk_size
-            )
-        )
-    return out
+    """Statistics of every session, per fold when ``n_folds`` is given (see :func:`fold_labels`).
+
+    Parameters
+    ----------
+    cohort : Cohort
+    expansion : TemporalExpansion
+    n_folds, gram, chunk_size
+        As in :func:`compute_stats` (folds from :func:`fold_labels`).
+    backend : None, "serial", "dask" or distributed.Client
+        Where the pass runs (see :func:`sharedrep.backend.get_backend`); None: the cluster set
+        by :func:`sharedrep.use_cluster`, else this process.
+
+    Returns
+    -------
+    list of SessionStats
+        One per session, in cohort order.
+    """
+    # the execution layer is imported here, not at the top: stats stays free of it
+    from .backend import get_backend
+
+    return get_backend(backend).cohort_stats(
+        cohort, expansion, n_folds=n_folds, gram=gram, chunk_size=chunk_size
+    )

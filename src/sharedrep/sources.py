@@ -1,0 +1,324 @@
+"""Lazy array sources: recordings read from disk chunk by chunk, never loaded whole.
+
+A source is a 2-D ``(n_samples, n_columns)`` array-like with ``shape``, ``dtype``, ``ndim``
+and ``__getitem__``, so :class:`~sharedrep.Session` keeps it by reference and the statistics
+pass reads it by row slices (peak memory is set by the chunk size, not the recording length).
+Unlike an open ``np.memmap``, ``h5py.Dataset`` or ``zarr.Array``, a source holds no open handle:
+it stores where the data are (a path and a dataset name) and opens them for each read. Hence
+
+- it pickles as that reference, so a ``dask.distributed`` worker reads its own chunks straight
+  from shared storage instead of receiving the data through the scheduler;
+- a file or store that disappears while a fit runs is an error naming the path
+  (:class:`~sharedrep.errors.SourceError`), never silently read as zeros (zarr reads missing
+  chunks of an open array as its fill value);
+- memory-mapped pages are released after each chunk, so resident memory stays bounded too.
+
+Opening per read costs a file open and a metadata read (well under a millisecond for ``.npy``
+and HDF5, about a millisecond for zarr), negligible against a chunk of megabytes.
+
+Examples
+--------
+>>> import numpy as np, sharedrep as sr, tempfile, os
+>>> d = tempfile.mkdtemp()
+>>> np.save(os.path.join(d, "x.npy"), np.zeros((1000, 2)))
+>>> np.save(os.path.join(d, "y.npy"), np.ones((1000, 30)))
+>>> s = sr.Session(sr.open_npy(os.path.join(d, "x.npy")), sr.open_npy(os.path.join(d, "y.npy")))
+>>> s.n_samples, s.n_neurons
+(1000, 30)
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import DataError, SourceError
+
+__all__ = [
+    "ArraySource",
+    "HDF5Source",
+    "MemmapSource",
+    "ZarrSource",
+    "open_hdf5",
+    "open_npy",
+    "open_zarr",
+    "portable",
+]
+
+
+class ArraySource:
+    """Base class: a 2-D array read lazily from storage, one slice at a time.
+
+    Subclasses implement :meth:`_read` (open, read ``key``, close) and :meth:`_exists`.
+    One-dimensional stored arrays are presented as one column ``(n_samples, 1)``.
+
+    Attributes
+    ----------
+    location : str
+        Human-readable location (file and dataset) used in every error message.
+    shape : tuple of int
+        ``(n_samples, n_columns)``.
+    dtype : numpy.dtype
+    """
+
+    ndim = 2
+
+    def __init__(self, location: str, shape: tuple[int, ...], dtype: Any) -> None:
+        self.location = location
+        self.dtype = np.dtype(dtype)
+        if len(shape) not in (1, 2):
+            raise DataError(f"{location}: expected a 1-D or 2-D array, got shape {tuple(shape)}")
+        if not np.issubdtype(self.dtype, np.number) and self.dtype != np.bool_:
+            raise DataError(f"{location}: expected numeric data, got dtype {self.dtype}")
+        self._column = len(shape) == 1
+        self.shape = (int(shape[0]), 1) if self._column else (int(shape[0]), int(shape[1]))
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def _read(self, key: Any) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _exists(self) -> bool:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        """Read ``key`` (row slice, optionally with a column index) into memory."""
+        if isinstance(key, tuple):
+            if len(key) != 2:
+                raise IndexError(f"{self.location}: index with [rows, columns], got {key!r}")
+            rows, cols = key
+        else:
+            rows, cols = key, slice(None)
+        try:
+            out = np.asarray(self._read(rows))
+            vanished = not self._exists()
+        except SourceError:
+            raise
+        except (OSError, KeyError, ValueError) as err:
+            raise SourceError(f"cannot read {self.location}: {err}") from err
+        if vanished:  # removed while we read: what we got may be fill values, not data
+            raise SourceError(f"{self.location} disappeared while it was being read")
+        if self._column:
+            out = out.reshape((*out.shape, 1))
+        return out[:, cols] if out.ndim == 2 else out[cols]
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        out = self[:]
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.location}, shape={self.shape}, dtype={self.dtype})"
+
+
+class MemmapSource(ArraySource):
+    """A ``.npy`` file, or raw binary with a given dtype, shape and offset, memory-mapped per read.
+
+    Parameters
+    ----------
+    path : str or Path
+        File name.
+    dtype, shape : optional
+        For raw binary files (no ``.npy`` header); read from the header when omitted.
+    offset : int
+        Byte offset of the first element in a raw file.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        dtype: Any = None,
+        shape: tuple[int, ...] | None = None,
+        offset: int = 0,
+    ) -> None:
+        self.path = str(Path(path).resolve())
+        self.offset = int(offset)
+        self.raw = dtype is not None
+        if self.raw:
+            if shape is None:
+                raise ValueError(f"{self.path}: a raw memory-mapped file needs its shape")
+            dt, shp = np.dtype(dtype), tuple(int(s) for s in shape)
+        else:
+            try:
+                header = np.load(self.path, mmap_mode="r")  # reads the header, maps lazily
+            except (OSError, ValueError) as err:
+                raise SourceError(f"cannot open {self.path} as a .npy file: {err}") from err
+            shp, dt = header.shape, header.dtype
+            fortran = not header.flags.c_contiguous
+            del header
+            if fortran and len(shp) == 2:
+                # rows of a Fortran-ordered file are strided across the whole file
+                raise DataError(
+                    f"{self.path} is stored in Fortran order; a row chunk would touch the "
+                    "whole file. Save it C-ordered (np.save(path, np.ascontiguousarray(a)))"
+                )
+        super().__init__(self.path, shp, dt)
+        self._stored_shape = shp
+
+    def _map(self) -> np.memmap:
+        if self.raw:
+            return np.memmap(
+                self.path, dtype=self.dtype, mode="r", shape=self._stored_shape, offset=self.offset
+            )
+        return np.load(self.path, mmap_mode="r")
+
+    def _read(self, key: Any) -> np.ndarray:
+        # a copy, and no reference kept to the map: it is unmapped on return, so its pages
+        # leave the resident set and memory stays at one chunk whatever the file size
+        return np.array(self._map()[key])
+
+    def _exists(self) -> bool:
+        return os.path.exists(self.path)
+
+
+class ZarrSource(ArraySource):
+    """A zarr array, reopened for each read.
+
+    Parameters
+    ----------
+    store : str, Path or zarr store
+        The store (a local directory, or anything ``zarr.open_array`` accepts and that pickles).
+    path : str, optional
+        Array path inside the store (e.g. ``"neural"`` in a group).
+    """
+
+    def __init__(self, store: Any, path: str | None = None) -> None:
+        self.store = str(Path(store).resolve()) if isinstance(store, str | os.PathLike) else store
+        self.path = path
+        self._where = f"{self.store}" + (f" [{path}]" if path else "")
+        arr = self._open()
+        super().__init__(f"zarr array {self._where}", arr.shape, arr.dtype)
+
+    def _open(self) -> Any:
+        import zarr  # optional dependency: the [cluster] extra
+
+        try:
+            return zarr.open_array(store=self.store, path=self.path or "", mode="r")
+        except (OSError, KeyError, ValueError) as err:
+            # zarr raises FileNotFoundError, or its own *NotFoundError (KeyError/ValueError-like)
+            raise SourceError(f"cannot open zarr array {self._where}: {err}") from err
+        except Exception as err:
+            if "NotFound" in type(err).__name__:
+                raise SourceError(f"zarr array {self._where} not found: {err}") from err
+            raise
+
+    def _read(self, key: Any) -> np.ndarray:
+        return np.asarray(self._open()[key])
+
+    def _exists(self) -> bool:
+        if not isinstance(self.store, str):
+            return True  # a remote store: zarr.open_array above already checked it
+        meta = Path(self.store, self.path or "")
+        return (meta / "zarr.json").exists() or (meta / ".zarray").exists()
+
+
+class HDF5Source(ArraySource):
+    """A dataset in an HDF5 file (NWB files are HDF5), opened for each read.
+
+    Parameters
+    ----------
+    file : str or Path
+        HDF5/NWB file.
+    dataset : str
+        Dataset path inside the file, e.g. ``"acquisition/Position/pos/data"``.
+    """
+
+    def __init__(self, file: str | os.PathLike, dataset: str) -> None:
+        self.file = str(Path(file).resolve())
+        self.dataset = dataset
+        location = f"HDF5 dataset {self.file}::{dataset}"
+        self.location = location
+        ds_shape, ds_dtype = self._with(lambda ds: (ds.shape, ds.dtype))
+        super().__init__(location, ds_shape, ds_dtype)
+
+    def _with(self, fn: Any) -> Any:
+        import h5py  # optional: the [nwb] / [cluster] extras bring it
+
+        with h5py.File(self.file, "r") as f:
+            if self.dataset not in f:
+                raise SourceError(f"{self.location}: no dataset {self.dataset!r} in the file")
+            return fn(f[self.dataset])
+
+    def _read(self, key: Any) -> np.ndarray:
+        return self._with(lambda ds: ds[key])
+
+    def _exists(self) -> bool:
+        return os.path.exists(self.file)
+
+
+def open_npy(path: str | os.PathLike) -> MemmapSource:
+    """Lazily read a C-ordered ``.npy`` file (memory-mapped one chunk at a time).
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    MemmapSource
+        Shape ``(n_samples, n_columns)``; a 1-D file is one column.
+    """
+    return MemmapSource(path)
+
+
+def open_zarr(store: Any, path: str | None = None) -> ZarrSource:
+    """Lazily read a zarr array (a local directory store, or any picklable zarr store).
+
+    Parameters
+    ----------
+    store : str, Path or zarr store
+    path : str, optional
+        Array inside a group, e.g. ``"neural"``.
+
+    Returns
+    -------
+    ZarrSource
+    """
+    return ZarrSource(store, path)
+
+
+def open_hdf5(file: Any, dataset: str | None = None) -> HDF5Source:
+    """Lazily read an HDF5 (e.g. NWB) dataset.
+
+    Parameters
+    ----------
+    file : str, Path or h5py.Dataset
+        File name, or an open ``h5py.Dataset`` (e.g. ``timeseries.data`` of a pynwb object read
+        with ``NWBHDF5IO``), whose file and name are taken.
+    dataset : str, optional
+        Dataset path inside the file (required with a file name).
+
+    Returns
+    -------
+    HDF5Source
+    """
+    if dataset is None:
+        if not (hasattr(file, "file") and hasattr(file, "name")):
+            raise ValueError("open_hdf5 needs a dataset path, or an h5py.Dataset")
+        return HDF5Source(file.file.filename, file.name)
+    return HDF5Source(file, dataset)
+
+
+def portable(a: Any) -> Any:
+    """A version of an array that pickles as a reference, when one exists.
+
+    ``np.memmap`` (C-contiguous) becomes a :class:`MemmapSource` and ``h5py.Dataset`` an
+    :class:`HDF5Source`; anything else is returned unchanged (in-memory arrays pickle by value,
+    zarr arrays pickle as their store).
+    """
+    if isinstance(a, np.memmap) and getattr(a, "filename", None) and a.flags.c_contiguous:
+        buf = a._mmap
+        if buf is not None:
+            # byte offset of this view in the file: map start + position inside the map
+            base = np.frombuffer(buf, dtype=np.uint8)
+            start = a.offset - a.offset % mmap.ALLOCATIONGRANULARITY
+            offset = start + (a.ctypes.data - base.ctypes.data)
+            return MemmapSource(a.filename, dtype=a.dtype, shape=a.shape, offset=offset)
+    if type(a).__module__.startswith("h5py") and hasattr(a, "file"):
+        return HDF5Source(a.file.filename, a.name)
+    return a
