@@ -284,3 +284,13 @@ def test_random_corruption_is_detected_or_harmless(fitted, tmp_path):
         assert loaded.predict(cohort[0]).identical(reference)
         outcomes["same"] += 1
     assert outcomes["refused"] > 0
+
+
+def test_a_cluster_client_as_backend_is_not_saved(tmp_path):
+    cohort, truth = sr.simulate.cohort(n_sessions=2, n_samples=300, seed=1)
+    model = sr.ShaReD(2, lags=truth.lags).fit(cohort)
+    model.backend = object()  # stands for a dask.distributed.Client: not serialisable
+    model.save(tmp_path / "m.npz")
+    loaded = sr.load(tmp_path / "m.npz")
+    assert loaded.backend is None
+    np.testing.assert_array_equal(loaded.coef_, model.coef_)

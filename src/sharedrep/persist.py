@@ -230,6 +230,9 @@ def save_model(model: Any, path: str | os.PathLike[str]) -> Path:
     enc = _Encoder()
     params = model.get_params()
     state = {k: v for k, v in vars(model).items() if k not in params}
+    if not isinstance(params.get("backend"), str | None):
+        # a live cluster client says where the fit ran, not what it learned: not saved
+        params["backend"] = None
     header = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
