@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xarray as xr
+from threadpoolctl import ThreadpoolController
 
 from .data import Cohort, Session, as_cohort
 from .errors import DataError
@@ -274,6 +276,15 @@ class ShaReD:
         -------
         self
         """
+        # Everything from here on is q-space linear algebra on small matrices: BLAS threads
+        # only add synchronisation there (many times slower on a busy machine), whereas the
+        # large products of the statistics pass keep them.
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            return self._fit_from_stats(stats, cohort, init)
+
+    def _fit_from_stats(
+        self, stats: Sequence[SessionStats], cohort: Cohort, init: np.ndarray | None
+    ) -> ShaReD:
         expansion = self._check_params()
         cohort = as_cohort(cohort)
         if len(stats) != len(cohort):
@@ -619,6 +630,12 @@ class ShaReD:
             )
             for name, f in self.session_fits_.items()
         }
+
+
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    """One inspection of the loaded BLAS libraries, reused by every fit (it costs ~ms)."""
+    return ThreadpoolController()
 
 
 def _same(a: Any, b: Any) -> bool:
