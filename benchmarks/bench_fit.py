@@ -39,6 +39,11 @@ def main() -> None:
     parser.add_argument("--neurons", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="4 x 5,000 x 50")
+    parser.add_argument(
+        "--continuous",
+        action="store_true",
+        help="sessions without trial segments (every row valid: no gather of neural rows)",
+    )
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "fit.md"))
     args = parser.parse_args()
     if args.quick:
@@ -53,6 +58,8 @@ def main() -> None:
         n_components=3,
         seed=0,
     )
+    if args.continuous:
+        cohort = sr.Cohort([sr.Session(s.behavior, s.neural, name=s.name) for s in cohort])
     expansion = sr.TemporalExpansion(lags)
     q = expansion.n_columns(10)
     designs = []
@@ -75,7 +82,8 @@ def main() -> None:
     lines = [
         "# Fit cost relative to the Phi'[Phi Y] products",
         "",
-        f"Command: `python benchmarks/bench_fit.py{' --quick' if args.quick else ''}`  ",
+        f"Command: `python benchmarks/bench_fit.py{' --quick' if args.quick else ''}"
+        f"{' --continuous' if args.continuous else ''}`  ",
         f"Machine: {platform.processor() or platform.machine()}, "
         f"{__import__('os').cpu_count()} cores; numpy {np.__version__}",
         "",
@@ -90,8 +98,11 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     if not args.quick:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n")
+        out = Path(args.out)
+        if args.continuous:
+            out = out.with_name(out.stem + "_continuous" + out.suffix)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n")
 
 
 if __name__ == "__main__":

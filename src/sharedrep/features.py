@@ -216,6 +216,37 @@ class TemporalExpansion:
         out[...] = res
         return out
 
+    def lag_major_rows(self, block: np.ndarray, rows: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Design rows with columns ordered lag-major, ``(lag 0: features), (lag 1: ...)``.
+
+        The fast path of the statistics pass (one contiguous gather per lag instead of one
+        strided gather per row); :meth:`lag_major_order` maps the columns back. No basis.
+
+        Parameters
+        ----------
+        block : ndarray, shape (m, p)
+            As in :meth:`design_rows`.
+        rows : ndarray of int, shape (r,)
+            As in :meth:`design_rows`.
+        out : ndarray, shape (r, q)
+            Buffer to write into.
+
+        Returns
+        -------
+        ndarray, shape (r, q)
+        """
+        if self.basis is not None:
+            raise ValueError("lag-major rows are only defined without a basis")
+        p = block.shape[1]
+        for i, lag in enumerate(self.lags):
+            np.take(block, rows - lag, axis=0, out=out[:, i * p : (i + 1) * p])
+        return out
+
+    def lag_major_order(self, n_features: int) -> np.ndarray:
+        """Index of each feature-major column among the lag-major ones, shape ``(q,)``."""
+        L = self.lags.size
+        return (np.arange(L)[None, :] * n_features + np.arange(n_features)[:, None]).ravel()
+
     def design(self, behavior: np.ndarray, valid: np.ndarray) -> np.ndarray:
         """Full design of an in-memory recording, NaN on rows that are not valid.
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from scipy.linalg.blas import dsyrk
 
 from .data import Cohort, Session, _is_lazy
 from .errors import DataError, SharedRepWarning, SourceError
@@ -430,19 +429,27 @@ def compute_stats(
     buf = np.empty((min(step, max(stop - start, 1)), q + 1))
     buf[:, q] = 1.0
 
+    # without a basis the design is built lag-major (faster gathers) and the statistics are
+    # put back in the feature-major order of the design at the end
+    lag_major = expansion.basis is None
     for r in _iter_chunks(session, expansion, step, start, stop):
         xb, yb = _read_chunk(session, expansion, r)
         at = r - (int(r[0]) - tau_max)  # positions of the valid rows in the behavior block
-        if shift_x is None:  # the first chunk's means: sums about them stay accurate
-            shift_x = xb[at].mean(axis=0)
-        xb -= shift_x
-        phi = buf[: r.size]
-        expansion.design_rows(xb, at, out=phi[:, :q])
         x0 = xb[at]  # behavior at lag 0 on the valid rows
+        if shift_x is None:  # the first chunk's means: sums about them stay accurate
+            shift_x = x0.mean(axis=0)
+        xb -= shift_x
+        x0 -= shift_x
+        phi = buf[: r.size]
+        if lag_major:
+            expansion.lag_major_rows(xb, at, out=phi[:, :q])
+        else:
+            expansion.design_rows(xb, at, out=phi[:, :q])
         blocks = [(0, slice(None))] if fold_of is None else _split_by_block(fold_of[r])
         for k, sel in blocks:
             pk, yk = phi[sel], yb[sel]
-            pp = _gram(pk)  # the unavoidable products: phi'phi and phi'y
+            # the unavoidable products; numpy sees a'a and calls BLAS syrk itself
+            pp = pk.T @ pk
             py = pk.T @ yk
             phi_phi[k] += pp[:q, :q]
             sum_phi[k] += pp[q, :q]
@@ -461,6 +468,10 @@ def compute_stats(
             f"session {name!r}: rows {start}..{stop} hold no valid row; pass the session's "
             "shift (see stats_shift) so that empty ranges give zero statistics"
         )
+    if lag_major:
+        order = expansion.lag_major_order(p)
+        phi_phi = phi_phi[:, order][:, :, order]
+        sum_phi, phi_y = sum_phi[:, order], phi_y[:, order]
     # the shift seen through the design: a constant behavior block of one window
     shift_phi = expansion.design_rows(np.tile(shift_x, (expansion.span, 1)), np.array([tau_max]))[0]
     return SessionStats(
@@ -477,14 +488,6 @@ def compute_stats(
         shift_y,
         shift_phi,
     )
-
-
-def _gram(a: np.ndarray) -> np.ndarray:
-    """``a.T @ a`` through BLAS syrk (half the flops of a general product), symmetrised."""
-    if a.dtype != np.float64 or not a.flags.c_contiguous:
-        return a.T @ a
-    upper = dsyrk(1.0, a.T, trans=0)  # a.T is Fortran-ordered: no copy
-    return np.triu(upper) + np.triu(upper, 1).T
 
 
 def _split_by_block(labels: np.ndarray) -> list[tuple[int, np.ndarray | slice]]:
