@@ -464,14 +464,36 @@ class ShaReD:
         -------
         SessionFit
         """
-        std = standardize(
-            [stats],
+        return self._session_fit(self.standardize_like_fit([stats]), 0, stats, session)
+
+    def standardize_like_fit(
+        self, stats: Sequence[SessionStats], *, warn: bool = True
+    ) -> Standardized:
+        """Centre and scale statistics of (new) sessions as this model scaled its training data.
+
+        Behavior is divided by the fitted pooled standard deviations (so latents and filters are
+        in the model's units); neurons are z-scored within each session when ``zscore`` is set.
+
+        Parameters
+        ----------
+        stats : sequence of SessionStats
+            Computed with ``self.expansion_``.
+        warn : bool
+            Emit warnings for silent neurons.
+
+        Returns
+        -------
+        Standardized
+        """
+        self._check_fitted()
+        return standardize(
+            stats,
             self.expansion_,
             self.feature_names_,
             zscore_neurons=self.zscore,
             feature_scale=self.behavior_scale_,
+            warn=warn,
         )
-        return self._session_fit(std, 0, stats, session)
 
     # -- using the model -------------------------------------------------------------------
     def _check_fitted(self) -> None:

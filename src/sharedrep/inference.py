@@ -58,7 +58,7 @@ from .estimator import SessionFit, ShaReD
 from .features import valid_rows
 from .selection import CV_TOL, FoldStats, _r2, with_coef
 from .simulate import principal_angles
-from .stats import SessionStats, fold_labels, standardize
+from .stats import SessionStats, fold_labels
 
 __all__ = [
     "EncodingMap",
@@ -806,14 +806,7 @@ def _session_filters(model: ShaReD, cohort: Cohort, stats: Sequence[SessionStats
     """
     out = []
     for s, st in zip(cohort, stats, strict=True):
-        std = standardize(
-            [st],
-            model.expansion_,
-            model.feature_names_,
-            zscore_neurons=model.zscore,
-            feature_scale=model.behavior_scale_,
-            warn=False,
-        )
+        std = model.standardize_like_fit([st], warn=False)
         act = std.active
         C = std.cov[0][np.ix_(act, act)] + model.alpha * np.eye(int(act.sum()))
         A = std.cross[0][act]
@@ -1119,14 +1112,7 @@ def _private_coefs(
 ) -> tuple[list[np.ndarray], SessionFit]:
     """Raw-unit coefficient maps (q, n): shared + 0..max_private private dims, then full-rank
     ridge for each of ``alphas``."""
-    std = standardize(
-        [train],
-        m.expansion_,
-        m.feature_names_,
-        zscore_neurons=m.zscore,
-        feature_scale=m.behavior_scale_,
-        warn=False,
-    )
+    std = m.standardize_like_fit([train], warn=False)
     fit = m.readout_from_stats(train, s)
     act = std.active
     qa = int(act.sum())
