@@ -169,3 +169,17 @@ def test_neuron_silent_in_a_block_has_zero_total_variance():
     assert sst[1] == 0.0 and sst[0] > 0 and sst[2] > 0
     scores = sr.Scores.from_sums(["half"], [s.neuron_names], [sse], [sst])
     assert np.isnan(scores.neuron.iloc[1]) and np.isfinite(scores.pooled)
+
+
+def test_threaded_cohort_pass_equals_one_session_at_a_time(small_cohort):
+    from sharedrep.stats import cohort_stats
+
+    cohort, _ = small_cohort
+    exp = TemporalExpansion([-1, 0, 2])
+    together = cohort_stats(cohort, exp, n_folds=3)
+    for s, st in zip(cohort, together, strict=True):
+        alone = sr.compute_stats(s, exp, folds=fold_labels(s, 3), n_folds=3)
+        assert st.name == s.name
+        for a, b in zip(st.centered(), alone.centered(), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-9)
+        np.testing.assert_array_equal(st.count, alone.count)

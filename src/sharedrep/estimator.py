@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import inspect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -11,8 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xarray as xr
-from threadpoolctl import ThreadpoolController
 
+from ._threads import single_blas_thread
 from .data import Cohort, Session, as_cohort
 from .errors import DataError
 from .features import TemporalExpansion, valid_rows
@@ -279,7 +278,7 @@ class ShaReD:
         # Everything from here on is q-space linear algebra on small matrices: BLAS threads
         # only add synchronisation there (many times slower on a busy machine), whereas the
         # large products of the statistics pass keep them.
-        with _blas_controller().limit(limits=1, user_api="blas"):
+        with single_blas_thread():
             return self._fit_from_stats(stats, cohort, init)
 
     def _fit_from_stats(
@@ -652,12 +651,6 @@ class ShaReD:
             )
             for name, f in self.session_fits_.items()
         }
-
-
-@functools.cache
-def _blas_controller() -> ThreadpoolController:
-    """One inspection of the loaded BLAS libraries, reused by every fit (it costs ~ms)."""
-    return ThreadpoolController()
 
 
 def _same(a: Any, b: Any) -> bool:
