@@ -87,8 +87,17 @@ class SerialBackend:
     name = "serial"
 
     def map(self, fn: Callable[..., Any], *iterables: Iterable[Any]) -> list[Any]:
-        """``[fn(*args) for args in zip(*iterables)]``."""
-        return [fn(*args) for args in zip(*iterables, strict=True)]
+        """``[fn(*args) for args in zip(*iterables)]``, in threads when there are cores to use.
+
+        The tasks (fold fits, null statistics) are independent, so the results are those of
+        the plain loop; each thread runs single-threaded BLAS.
+        """
+        args = list(zip(*iterables, strict=True))
+        workers = min(len(args), os.cpu_count() or 1)
+        if workers < 2:
+            return [fn(*a) for a in args]
+        with single_blas_thread(), ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(lambda a: fn(*a), args))
 
     def cohort_stats(
         self,

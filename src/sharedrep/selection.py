@@ -128,6 +128,7 @@ class FoldStats:
         fitter: Callable[[int], tuple[np.ndarray, np.ndarray, Mapping[str, SessionFit]]],
         sessions: Sequence[int] | None = None,
         folds: Iterable[int] | None = None,
+        coefs: list[np.ndarray] | None = None,
     ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
         """Held-out residual and total sums of squares, fold by fold.
 
@@ -141,6 +142,8 @@ class FoldStats:
             Positions of the sessions to score (default all).
         folds : iterable of int, optional
             Folds to hold out (default all).
+        coefs : list, optional
+            If given, each fold's ``W`` is appended to it (in fold order).
 
         Returns
         -------
@@ -161,6 +164,8 @@ class FoldStats:
         from .backend import get_backend
 
         fitted = get_backend().map(fitter, ks)
+        if coefs is not None:
+            coefs.extend(W for W, _, _ in fitted)
         for a, (k, (W, col, fits)) in enumerate(zip(ks, fitted, strict=True)):
             for b, i in enumerate(idx):
                 fit = fits[self.cohort.names[i]]
@@ -209,17 +214,16 @@ def _model_fitter(
 ) -> Callable[[int], tuple[np.ndarray, np.ndarray, Mapping[str, SessionFit]]]:
     """Fold ``k`` -> a ShaReD fitted on the training statistics of every session.
 
-    ``warm`` (a dict, updated in place) carries the last solution of each rank to the next
-    fit of that rank: training sets of different folds overlap, so it starts the optimiser
-    close to its answer (it is used only where it beats the default start).
+    ``warm`` maps a rank to an earlier solution of that rank (read here, never written): the
+    training sets of different folds and grid points overlap, so it starts the optimiser close
+    to its answer (it is used only where it beats the default start). Every fold of one call
+    starts from the same ``warm``, so the fold fits are independent tasks and their results do
+    not depend on the order in which they run (threads, a cluster).
     """
+    init = None if warm is None else warm.get(params["n_components"])
 
     def fitter(k: int) -> tuple[np.ndarray, np.ndarray, Mapping[str, SessionFit]]:
-        d = params["n_components"]
-        init = None if warm is None else warm.get(d)
         m = ShaReD(**params).fit_from_stats(folds.train(k), folds.cohort, init=init)
-        if warm is not None:
-            warm[d] = m.coef_
         return m.coef_, m._column_scale, m.session_fits_
 
     return fitter
@@ -368,9 +372,11 @@ def _cross_validate_stats(
     warm: dict[int, np.ndarray] = {}
     for a in grid_a:
         for d in grid_d:
+            coefs: list[np.ndarray] = []
             per_fold, sse, sst = folds.heldout(
-                _model_fitter(folds, {**p, "n_components": d, "alpha": a}, warm)
+                _model_fitter(folds, {**p, "n_components": d, "alpha": a}, warm), coefs=coefs
             )
+            warm[d] = coefs[0]  # the next grid point of this rank starts here
             r2s = [_r2(e, t) for e, t in zip(sse, sst, strict=True)]
             ses_r2 = np.array([np.nanmean(r) if np.isfinite(r).any() else np.nan for r in r2s])
             pooled_fold = np.nanmean(per_fold, axis=1)

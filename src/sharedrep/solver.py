@@ -64,15 +64,20 @@ def subspace_objective(
     grad : ndarray, shape (q, d)
         ``sum_s w_s (2 G_s W M_s^-1 - 2 C_s W M_s^-1 N_s M_s^-1)``, ``M = W'CW``, ``N = W'GW``.
     """
-    CW = C @ W  # (S, q, d): batched BLAS
-    GW = G @ W
-    M = W.T @ CW  # (S, d, d)
-    N = W.T @ GW
+    S, q, _ = C.shape
+    d = W.shape[1]
+    # sessions stacked: each product is one GEMM rather than S small ones
+    CW = (C.reshape(S * q, q) @ W).reshape(S, q, d)
+    GW = (G.reshape(S * q, q) @ W).reshape(S, q, d)
+    M = np.matmul(W.T, CW)  # (S, d, d)
+    N = np.matmul(W.T, GW)
     Minv = np.linalg.inv(M)
     MinvN = Minv @ N
     value = float(weights @ np.trace(MinvN, axis1=1, axis2=2))
-    grad = 2 * (GW @ Minv - CW @ (MinvN @ Minv))
-    return value, np.tensordot(weights, grad, axes=1)
+    # sum_s w_s 2 (G_s W - C_s W M^-1 N) M^-1
+    inner = (GW - CW @ MinvN) * (2 * weights)[:, None, None]
+    grad = np.matmul(inner, Minv).sum(axis=0)
+    return value, grad
 
 
 def fit_subspace(
