@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 
 import sharedrep as sr
+from _common import LAGS, core_cohort, emit
 
 
 def main() -> None:
@@ -28,17 +29,8 @@ def main() -> None:
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     warnings.simplefilter("ignore", sr.SharedRepWarning)
-    lags = range(-5, 5)
-    cohort, _ = sr.simulate.cohort(
-        n_sessions=args.sessions,
-        n_samples=args.samples,
-        n_neurons=args.neurons,
-        n_features=10,
-        n_components=4,
-        lags=lags,
-        trial_length=(200, 400),
-        seed=0,
-    )
+    lags = LAGS
+    cohort, _ = core_cohort(args.sessions, args.samples, args.neurons, 4, trial_length=(200, 400))
     lines = [
         f"### CV optimiser tolerance ({args.sessions} x {args.samples} x {args.neurons}, "
         "5 folds, ranks 1..10, alpha 1)",
@@ -58,10 +50,7 @@ def main() -> None:
             f"{cv.summary['se'].min():.2e} |"
         )
     text = "\n".join([*lines, ""])
-    print(text)
-    if args.out:
-        with open(args.out, "a") as fh:
-            fh.write(text + "\n")
+    emit(text, args.out)
 
 
 if __name__ == "__main__":

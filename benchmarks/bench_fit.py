@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 import sharedrep as sr
+from _common import LAGS, core_cohort
 from sharedrep.features import valid_rows
 
 
@@ -48,16 +49,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.sessions, args.samples, args.neurons = 4, 5_000, 50
-    lags = range(-5, 5)  # 10 features x 10 lags: q = 100
-    cohort, truth = sr.simulate.cohort(
-        n_sessions=args.sessions,
-        n_samples=args.samples,
-        n_neurons=args.neurons,
-        n_features=10,
-        lags=lags,
-        n_components=3,
-        seed=0,
-    )
+    lags = LAGS  # 10 features x 10 lags: q = 100
+    cohort, truth = core_cohort(args.sessions, args.samples, args.neurons)
     if args.continuous:
         cohort = sr.Cohort([sr.Session(s.behavior, s.neural, name=s.name) for s in cohort])
     expansion = sr.TemporalExpansion(lags)

@@ -30,6 +30,7 @@ import warnings
 import numpy as np
 
 import sharedrep as sr
+from _common import LAGS, core_cohort, emit
 from sharedrep import inference
 from sharedrep.selection import FoldStats
 
@@ -54,16 +55,9 @@ def main() -> None:
     ap.add_argument("--out", default=None, help="append a markdown report to this file")
     args = ap.parse_args()
     warnings.simplefilter("ignore", sr.SharedRepWarning)
-    lags = range(-5, 5)
-    cohort, _ = sr.simulate.cohort(
-        n_sessions=args.sessions,
-        n_samples=args.samples,
-        n_neurons=args.neurons,
-        n_features=10,
-        n_components=args.components,
-        lags=lags,
-        trial_length=(200, 400),
-        seed=0,
+    lags = LAGS
+    cohort, _ = core_cohort(
+        args.sessions, args.samples, args.neurons, args.components, trial_length=(200, 400)
     )
     q = 10 * len(lags)
     model, t_fit = timed(sr.ShaReD(args.components, lags=lags).fit, cohort, repeat=3)
@@ -106,10 +100,7 @@ def main() -> None:
         "",
     ]
     text = "\n".join(lines)
-    print(text)
-    if args.out:
-        with open(args.out, "a") as fh:
-            fh.write(text + "\n")
+    emit(text, args.out)
 
 
 if __name__ == "__main__":

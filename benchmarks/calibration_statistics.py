@@ -20,6 +20,7 @@ import numpy as np
 import scipy.stats as ss
 
 import sharedrep as sr
+from _common import emit
 
 
 def main() -> None:
@@ -61,10 +62,7 @@ def main() -> None:
                 f"{enc.mean():.3f} | {(pc < 0.05).mean():.3f} | {ks:.3g} |"
             )
     text = "\n".join([*lines, ""])
-    print(text)
-    if args.out:
-        with open(args.out, "a") as fh:
-            fh.write(text + "\n")
+    emit(text, args.out)
 
 
 if __name__ == "__main__":
