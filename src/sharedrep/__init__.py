@@ -52,7 +52,6 @@ __all__ = [
     "TemporalExpansion",
     "TransferResults",
     "__version__",
-    "baselines",
     "benjamini_hochberg",
     "bootstrap_loadings",
     "compare_conditions",
