@@ -145,13 +145,8 @@ def fit_subspace(
         if f1 > f0:
             U0, f0, g0 = U1, f1, g1
     scale = max(abs(f0), np.finfo(float).tiny)
-
-    def rgrad_norm(U: np.ndarray, g: np.ndarray) -> float:
-        Q, _ = np.linalg.qr(U)
-        return float(np.linalg.norm(g - Q @ (Q.T @ g))) / scale
-
     if S == 1:  # the generalised eigenvectors are the exact answer
-        return SubspaceFit(Linv.T @ U0, f0, 0, True, rgrad_norm(U0, g0))
+        return SubspaceFit(Linv.T @ U0, f0, 0, True, _rgrad_norm(U0, g0, scale))
 
     best = _ascend(U0, Ct, Gt, weights, scale, max_iter, tol)
     rng = np.random.default_rng(seed)
@@ -159,10 +154,14 @@ def fit_subspace(
         trial = _ascend(rng.normal(size=(q, d)), Ct, Gt, weights, scale, max_iter, tol)
         if trial[1] > best[1] * (1 + 1e-12):
             best = trial
-    U, f, n_iter, converged = best
-    return SubspaceFit(
-        Linv.T @ U, f, n_iter, converged, rgrad_norm(U, subspace_objective(U, Ct, Gt, weights)[1])
-    )
+    U, f, n_iter, converged, grad_norm = best
+    return SubspaceFit(Linv.T @ U, f, n_iter, converged, grad_norm)
+
+
+def _rgrad_norm(U: np.ndarray, g: np.ndarray, scale: float) -> float:
+    """Norm of the gradient across ``span(U)`` (0 at a stationary point), relative to ``F``."""
+    Q, _ = np.linalg.qr(U)
+    return float(np.linalg.norm(g - Q @ (Q.T @ g))) / scale
 
 
 def _ascend(
@@ -173,9 +172,13 @@ def _ascend(
     scale: float,
     max_iter: int,
     tol: float,
-) -> tuple[np.ndarray, float, int, bool]:
+) -> tuple[np.ndarray, float, int, bool, float]:
     """L-BFGS ascent of ``F`` from ``U0`` in whitened coordinates, with re-orthonormalising
-    restarts (``F`` is invariant to the basis, L-BFGS's metric is not)."""
+    restarts (``F`` is invariant to the basis, L-BFGS's metric is not).
+
+    Returns the orthonormal basis, ``F``, iterations, convergence and the relative Riemannian
+    gradient norm at the end.
+    """
     q, d = U0.shape
 
     def neg(x: np.ndarray) -> tuple[float, np.ndarray]:
@@ -201,13 +204,12 @@ def _ascend(
         n_iter += int(res.nit)
         U, _ = np.linalg.qr(res.x.reshape(q, d))
         f, g = subspace_objective(U, Ct, Gt, weights)
-        Q = U  # orthonormal
-        stationary = np.linalg.norm(g - Q @ (Q.T @ g)) / scale < np.sqrt(tol)
-        converged = stationary or (f - f_prev) <= tol * scale
+        grad_norm = _rgrad_norm(U, g, scale)
+        converged = grad_norm < np.sqrt(tol) or (f - f_prev) <= tol * scale
         if converged or n_iter >= max_iter:
             break
         f_prev = f
-    return U, f, n_iter, converged
+    return U, f, n_iter, converged, grad_norm
 
 
 def readout(W: np.ndarray, C: np.ndarray, A: np.ndarray) -> np.ndarray:
