@@ -194,17 +194,7 @@ class TemporalExpansion:
         # Windows over the time-reversed block: windows[i, j, k] = block[m-1-i-k, j], so the
         # window at i = m-1-t+tau_min holds x(t - tau_min - k), lags ascending with k.
         windows = sliding_window_view(block[::-1], self.span, axis=0)
-        at = m - 1 - rows + tau_min
-        if self.basis is None and self.lags.size == self.span and out is not None:
-            target = out.view()
-            try:
-                target.shape = (r, p, self.span)  # a view of out, or an error: never a copy
-            except AttributeError:
-                target = None
-            if target is not None:
-                np.take(windows, at, axis=0, out=target)
-                return out
-        picked = windows[at]
+        picked = windows[m - 1 - rows + tau_min]
         if self.lags.size != self.span:
             picked = picked[:, :, self.lags - tau_min]
         if self.basis is not None:
