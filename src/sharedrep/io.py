@@ -167,9 +167,8 @@ def _resample(
         src_dt = np.median(np.diff(series.t)) if series.t.size > 1 else np.inf
         method = "mean" if 2 * src_dt <= np.median(hi - lo) else "linear"
     vals = series.values
-    lin = np.column_stack([np.interp(t, series.t, vals[:, j]) for j in range(vals.shape[1])])
     if method == "linear":
-        return lin, "linear"
+        return _interp(series, t), "linear"
     # mean per bin by cumulative sums (one pass for all columns); NaNs are left out of a bin's
     # mean, and a bin of only NaNs is NaN (then handled by the session's nan_policy)
     first = np.searchsorted(series.t, lo, side="left")
@@ -185,8 +184,15 @@ def _resample(
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(count > 0, total / np.maximum(count, 1) + centre, np.nan)
     empty = stop == first  # no sample at all in the bin: interpolate at its centre
-    out[empty] = lin[empty]
+    if empty.any():
+        out[empty] = _interp(series, t[empty])
     return out, "mean"
+
+
+def _interp(series: _Series, t: np.ndarray) -> np.ndarray:
+    """Linear interpolation of every column of ``series`` at the times ``t``, shape (len(t), k)."""
+    vals = series.values
+    return np.column_stack([np.interp(t, series.t, vals[:, j]) for j in range(vals.shape[1])])
 
 
 def _runs(mask: np.ndarray) -> np.ndarray:
