@@ -244,6 +244,14 @@ def _segments(t: np.ndarray, labels: np.ndarray | None, *, split_gaps: bool) -> 
     return np.cumsum(change) - 1
 
 
+def _common_range(behavior: Sequence[_Series]) -> tuple[float, float, str]:
+    """Time range covered by every behavioral series, and each series' range as text."""
+    lo = max(float(s.t[0]) for s in behavior)
+    hi = min(float(s.t[-1]) for s in behavior)
+    ranges = ", ".join(f"{s.label} {s.t[0]:.6g}-{s.t[-1]:.6g} s" for s in behavior)
+    return lo, hi, ranges
+
+
 def _assemble(
     source: str,
     behavior: Sequence[_Series],
@@ -270,9 +278,7 @@ def _assemble(
         raise DataError(
             f"{source}: out_of_range must be one of {OUT_OF_RANGE}, got {out_of_range!r}"
         )
-    start = max(float(s.t[0]) for s in behavior)
-    end = min(float(s.t[-1]) for s in behavior)
-    ranges = ", ".join(f"{s.label} {s.t[0]:.6g}-{s.t[-1]:.6g} s" for s in behavior)
+    start, end, ranges = _common_range(behavior)
     keep = (t >= start) & (t <= end)
     if not keep.any():
         raise DataError(
@@ -611,13 +617,10 @@ def read_nwb(
                     f"{source}: counting the Units' spike times needs bin_size (seconds)"
                 )
             spikes, unit_of_spike, neuron_names = _nwb_units(nwb, source)
-            lo = max(float(s.t[0]) for s in beh)
-            hi = min(float(s.t[-1]) for s in beh)
+            lo, hi, ranges = _common_range(beh)
             if hi <= lo:
                 raise DataError(
-                    f"{source}: the behavioral series do not overlap in time ("
-                    + ", ".join(f"{s.label} {s.t[0]:.6g}-{s.t[-1]:.6g} s" for s in beh)
-                    + ")"
+                    f"{source}: the behavioral series do not overlap in time ({ranges})"
                 )
             edges = _regular_bins(lo, hi, float(bin_size), source)
             if spikes.size and (spikes.max() < lo or spikes.min() >= hi):
@@ -767,8 +770,7 @@ def from_pynapple(
     nap = _optional("pynapple", "pynapple")
     source = f"session {name!r} (pynapple input)" if name else "pynapple input"
     beh = _nap_behavior(behavior, nap)
-    lo = max(float(s.t[0]) for s in beh)
-    hi = min(float(s.t[-1]) for s in beh)
+    lo, hi, _ = _common_range(beh)
     if epochs is not None and not isinstance(epochs, nap.IntervalSet):
         raise DataError(
             f"{source}: epochs must be a pynapple IntervalSet, got {type(epochs).__name__}"
