@@ -1046,6 +1046,11 @@ def write_npz(session: Session, path: str | os.PathLike[str]) -> Path:
 _READERS = {".npz": "npz", ".nwb": "nwb"}
 
 
+def _session_files(folder: Path) -> list[Path]:
+    """The session files (``*.npz``, ``*.nwb``) of a folder, in sorted name order."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in _READERS and p.is_file())
+
+
 def load_cohort(
     folder: str | os.PathLike[str],
     *,
@@ -1082,7 +1087,7 @@ def load_cohort(
     if not folder.is_dir():
         raise FileNotFoundError(f"no folder at {folder}")
     if pattern is None:
-        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in _READERS and p.is_file())
+        files = _session_files(folder)
     else:
         files = sorted(p for p in folder.glob(pattern) if p.is_file())
     if not files:
