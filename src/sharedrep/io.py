@@ -927,6 +927,8 @@ def read_npz(
                 ) from None
     behavior, neural = data.pop("behavior"), data.pop("neural")
     features = data.pop("behavior_names", None)
+    if features is not None:
+        features = [str(f) for f in features]
     neurons = data.pop("neuron_names", None)
     trial = data.pop("trial", None)
     time = data.pop("time", None)
@@ -975,8 +977,7 @@ def read_npz(
             segments = _segments(np.arange(trial.size, dtype=float), trial, split_gaps=False)
     behavior_in: Any = behavior
     if time is not None:
-        names = None if features is None else [str(f) for f in features]
-        behavior_in = pd.DataFrame(behavior, index=pd.Index(time, name="time"), columns=names)
+        behavior_in = pd.DataFrame(behavior, index=pd.Index(time, name="time"), columns=features)
     try:
         return Session(
             behavior_in,
@@ -987,7 +988,7 @@ def read_npz(
             condition=condition
             if condition is not None
             else (None if cond is None else str(_scalar(cond))),
-            feature_names=None if features is None else [str(f) for f in features],
+            feature_names=features,
             neuron_names=None if neurons is None else [str(n) for n in neurons],
             rate=rate,
             metadata=meta,
