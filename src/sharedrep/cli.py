@@ -189,11 +189,12 @@ def _select(
 def _data_files(paths: Sequence[str]) -> list[Path]:
     """Session files from command-line arguments: files, or folders of ``*.npz``/``*.nwb``."""
     from .errors import DataError
+    from .io import _session_files
 
     files: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found = sorted(q for q in p.iterdir() if q.suffix.lower() in (".npz", ".nwb"))
+            found = _session_files(p)
             if not found:
                 raise DataError(f"{p}: no session files (*.npz, *.nwb) in this folder")
             files.extend(found)

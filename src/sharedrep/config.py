@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from .io import _READERS, _session_files
+
 __all__ = ["KEYS", "ConfigError", "FitConfig", "keys_help", "read_config"]
 
 
@@ -250,7 +252,7 @@ def read_config(path: str | os.PathLike[str], *, output: str | None = None) -> F
         folder = (base / cfg["folder"]).resolve()
         if not folder.is_dir():
             raise fail("folder", f"no folder at {folder}")
-        files = tuple(sorted(p for p in folder.iterdir() if p.suffix.lower() in (".npz", ".nwb")))
+        files = tuple(_session_files(folder))
         if not files:
             raise fail("folder", f"{folder} holds no session files (*.npz, *.nwb)")
     else:
@@ -261,7 +263,7 @@ def read_config(path: str | os.PathLike[str], *, output: str | None = None) -> F
         for f in files:
             if not f.is_file():
                 raise fail("files", f"no file at {f}")
-            if f.suffix.lower() not in (".npz", ".nwb"):
+            if f.suffix.lower() not in _READERS:
                 raise fail("files", f"{f} is not a session file (.npz or .nwb)")
     variables = cfg["variables"]
     if variables is not None:

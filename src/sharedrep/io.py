@@ -167,9 +167,8 @@ def _resample(
         src_dt = np.median(np.diff(series.t)) if series.t.size > 1 else np.inf
         method = "mean" if 2 * src_dt <= np.median(hi - lo) else "linear"
     vals = series.values
-    lin = np.column_stack([np.interp(t, series.t, vals[:, j]) for j in range(vals.shape[1])])
     if method == "linear":
-        return lin, "linear"
+        return _interp(series, t), "linear"
     # mean per bin by cumulative sums (one pass for all columns); NaNs are left out of a bin's
     # mean, and a bin of only NaNs is NaN (then handled by the session's nan_policy)
     first = np.searchsorted(series.t, lo, side="left")
@@ -185,8 +184,15 @@ def _resample(
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(count > 0, total / np.maximum(count, 1) + centre, np.nan)
     empty = stop == first  # no sample at all in the bin: interpolate at its centre
-    out[empty] = lin[empty]
+    if empty.any():
+        out[empty] = _interp(series, t[empty])
     return out, "mean"
+
+
+def _interp(series: _Series, t: np.ndarray) -> np.ndarray:
+    """Linear interpolation of every column of ``series`` at the times ``t``, shape (len(t), k)."""
+    vals = series.values
+    return np.column_stack([np.interp(t, series.t, vals[:, j]) for j in range(vals.shape[1])])
 
 
 def _runs(mask: np.ndarray) -> np.ndarray:
@@ -238,6 +244,14 @@ def _segments(t: np.ndarray, labels: np.ndarray | None, *, split_gaps: bool) -> 
     return np.cumsum(change) - 1
 
 
+def _common_range(behavior: Sequence[_Series]) -> tuple[float, float, str]:
+    """Time range covered by every behavioral series, and each series' range as text."""
+    lo = max(float(s.t[0]) for s in behavior)
+    hi = min(float(s.t[-1]) for s in behavior)
+    ranges = ", ".join(f"{s.label} {s.t[0]:.6g}-{s.t[-1]:.6g} s" for s in behavior)
+    return lo, hi, ranges
+
+
 def _assemble(
     source: str,
     behavior: Sequence[_Series],
@@ -264,9 +278,7 @@ def _assemble(
         raise DataError(
             f"{source}: out_of_range must be one of {OUT_OF_RANGE}, got {out_of_range!r}"
         )
-    start = max(float(s.t[0]) for s in behavior)
-    end = min(float(s.t[-1]) for s in behavior)
-    ranges = ", ".join(f"{s.label} {s.t[0]:.6g}-{s.t[-1]:.6g} s" for s in behavior)
+    start, end, ranges = _common_range(behavior)
     keep = (t >= start) & (t <= end)
     if not keep.any():
         raise DataError(
@@ -605,13 +617,10 @@ def read_nwb(
                     f"{source}: counting the Units' spike times needs bin_size (seconds)"
                 )
             spikes, unit_of_spike, neuron_names = _nwb_units(nwb, source)
-            lo = max(float(s.t[0]) for s in beh)
-            hi = min(float(s.t[-1]) for s in beh)
+            lo, hi, ranges = _common_range(beh)
             if hi <= lo:
                 raise DataError(
-                    f"{source}: the behavioral series do not overlap in time ("
-                    + ", ".join(f"{s.label} {s.t[0]:.6g}-{s.t[-1]:.6g} s" for s in beh)
-                    + ")"
+                    f"{source}: the behavioral series do not overlap in time ({ranges})"
                 )
             edges = _regular_bins(lo, hi, float(bin_size), source)
             if spikes.size and (spikes.max() < lo or spikes.min() >= hi):
@@ -761,8 +770,7 @@ def from_pynapple(
     nap = _optional("pynapple", "pynapple")
     source = f"session {name!r} (pynapple input)" if name else "pynapple input"
     beh = _nap_behavior(behavior, nap)
-    lo = max(float(s.t[0]) for s in beh)
-    hi = min(float(s.t[-1]) for s in beh)
+    lo, hi, _ = _common_range(beh)
     if epochs is not None and not isinstance(epochs, nap.IntervalSet):
         raise DataError(
             f"{source}: epochs must be a pynapple IntervalSet, got {type(epochs).__name__}"
@@ -919,6 +927,8 @@ def read_npz(
                 ) from None
     behavior, neural = data.pop("behavior"), data.pop("neural")
     features = data.pop("behavior_names", None)
+    if features is not None:
+        features = [str(f) for f in features]
     neurons = data.pop("neuron_names", None)
     trial = data.pop("trial", None)
     time = data.pop("time", None)
@@ -967,8 +977,7 @@ def read_npz(
             segments = _segments(np.arange(trial.size, dtype=float), trial, split_gaps=False)
     behavior_in: Any = behavior
     if time is not None:
-        names = None if features is None else [str(f) for f in features]
-        behavior_in = pd.DataFrame(behavior, index=pd.Index(time, name="time"), columns=names)
+        behavior_in = pd.DataFrame(behavior, index=pd.Index(time, name="time"), columns=features)
     try:
         return Session(
             behavior_in,
@@ -979,7 +988,7 @@ def read_npz(
             condition=condition
             if condition is not None
             else (None if cond is None else str(_scalar(cond))),
-            feature_names=None if features is None else [str(f) for f in features],
+            feature_names=features,
             neuron_names=None if neurons is None else [str(n) for n in neurons],
             rate=rate,
             metadata=meta,
@@ -1038,6 +1047,11 @@ def write_npz(session: Session, path: str | os.PathLike[str]) -> Path:
 _READERS = {".npz": "npz", ".nwb": "nwb"}
 
 
+def _session_files(folder: Path) -> list[Path]:
+    """The session files (``*.npz``, ``*.nwb``) of a folder, in sorted name order."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in _READERS and p.is_file())
+
+
 def load_cohort(
     folder: str | os.PathLike[str],
     *,
@@ -1074,7 +1088,7 @@ def load_cohort(
     if not folder.is_dir():
         raise FileNotFoundError(f"no folder at {folder}")
     if pattern is None:
-        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in _READERS and p.is_file())
+        files = _session_files(folder)
     else:
         files = sorted(p for p in folder.glob(pattern) if p.is_file())
     if not files:

@@ -111,10 +111,6 @@ def fmt_lag(value: float) -> str:
     return np.format_float_positional(round(float(value), 1) + 0.0, trim="-")  # no "-0"
 
 
-def _fmt_alpha(a: float) -> str:
-    return f"{a:g}"
-
-
 def _p_label(p: float) -> str:
     """Short p-value label: ``p=0.41``, ``p=0.003 **``, ``p<0.001 ***``."""
     if not np.isfinite(p):
@@ -159,7 +155,7 @@ def cv_curve(cv: Any, *, ax: Axes | None = None, errorbars: bool = True) -> Axes
             color=color,
             lw=1.6,
             ms=4,
-            label=f"\N{GREEK SMALL LETTER ALPHA} = {_fmt_alpha(a)}",
+            label=f"{ALPHA} = {a:g}",
         )
         if errorbars:
             ax.errorbar(x, y, yerr=rows["se"].to_numpy(), fmt="none", ecolor=color, alpha=0.6)

@@ -107,9 +107,7 @@ class _Doc:
     def table(self, df: pd.DataFrame, name: str | None, *, index: bool = True, fmt: str = "{:.3g}"):
         """Show a table (and write it to ``tables/<name>.csv`` when named)."""
         if name is not None:
-            path = self.out / "tables" / f"{name}.csv"
-            df.to_csv(path, index=index)
-            self.files.append(f"tables/{name}.csv")
+            self.csv(df, name, index=index)
         shown = df.copy()
         for c in shown.columns:
             if pd.api.types.is_float_dtype(shown[c]):
