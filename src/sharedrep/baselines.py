@@ -44,6 +44,7 @@ import scipy.linalg as sla
 from .data import Cohort, Session
 from .estimator import ShaReD
 from .features import TemporalExpansion
+from .solver import readout
 from .stats import SessionStats, Standardized, compute_stats, fold_labels, standardize
 
 __all__ = [
@@ -264,11 +265,7 @@ def _latent_pipeline(
     # a rank-deficient latent map (e.g. a collapsed embedding) would make the readout singular
     U, s, _ = np.linalg.svd(W, full_matrices=False)
     W = U[:, s > 1e-10 * max(s.max(initial=0.0), 1e-300)][:, :d]
-    B = []
-    for i, A in enumerate(std.cross):
-        C = _ridge_cov(std, i, alpha)
-        V = np.linalg.solve(W.T @ C @ W, W.T @ A)
-        B.append(W @ V)
+    B = [W @ readout(W, _ridge_cov(std, i, alpha), A) for i, A in enumerate(std.cross)]
     return W, B
 
 
