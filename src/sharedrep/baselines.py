@@ -308,19 +308,19 @@ class TrialAverageCCA(_Method):
             )
         j = session.feature_names.index(self.align_feature)
         x = np.asarray(session.behavior[:, j], dtype=float)
-        Y = (np.asarray(session.neural, dtype=float) - mean) / sd
         lo, hi = self.window
         seg = session.segments
         starts = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
         ends = np.r_[starts[1:], seg.size]
-        acc, count = np.zeros((hi - lo, Y.shape[1])), 0
+        acc, count = np.zeros((hi - lo, session.n_neurons)), 0
         for a, b in zip(starts, ends, strict=True):
             if not train[a]:
                 continue
             t = a + int(np.argmax(x[a:b]))
             if t + lo < a or t + hi > b:  # the window must fit inside the trial
                 continue
-            acc += Y[t + lo : t + hi]
+            # z-scored: only the windows are read and scaled, not the whole recording
+            acc += (np.asarray(session.neural[t + lo : t + hi], dtype=float) - mean) / sd
             count += 1
         if count == 0:
             raise ValueError(
