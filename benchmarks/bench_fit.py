@@ -14,6 +14,7 @@ both sides alike. Results are printed and written to ``benchmarks/results/fit.md
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 from pathlib import Path
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 import sharedrep as sr
-from _common import LAGS, core_cohort
+from _common import LAGS, core_cohort, emit
 from sharedrep.features import valid_rows
 
 
@@ -78,7 +79,7 @@ def main() -> None:
         f"Command: `python benchmarks/bench_fit.py{' --quick' if args.quick else ''}"
         f"{' --continuous' if args.continuous else ''}`  ",
         f"Machine: {platform.processor() or platform.machine()}, "
-        f"{__import__('os').cpu_count()} cores; numpy {np.__version__}",
+        f"{os.cpu_count()} cores; numpy {np.__version__}",
         "",
         "| sessions | samples | neurons | q | rows used | products (s) | full fit (s) | ratio |",
         "|---|---|---|---|---|---|---|---|",
@@ -88,14 +89,10 @@ def main() -> None:
         f"Optimiser iterations: {model.n_iter_}; largest principal angle to the true W: "
         f"{angle:.2f} deg. Best of {args.repeat} interleaved runs.",
     ]
-    text = "\n".join(lines)
-    print(text)
-    if not args.quick:
-        out = Path(args.out)
-        if args.continuous:
-            out = out.with_name(out.stem + "_continuous" + out.suffix)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text + "\n")
+    out = Path(args.out)
+    if args.continuous:
+        out = out.with_name(out.stem + "_continuous" + out.suffix)
+    emit("\n".join(lines), None if args.quick else out, append=False)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -62,18 +63,21 @@ def session_shift_task(
 def chunk_stats_task(
     session: Session,
     expansion: TemporalExpansion,
-    rows: tuple[int, int],
-    shift: np.ndarray,
+    rows: tuple[int, int] | None,
+    shift: np.ndarray | None,
     n_folds: int | None,
     gram: bool,
     chunk_size: int | None,
 ) -> SessionStats:
-    """Task: statistics of rows ``[start, stop)`` of a session about its shift."""
+    """Task: statistics of rows ``[start, stop)`` of a session about its shift.
+
+    With ``rows`` and ``shift`` None: the whole session in one pass (the serial backend's task).
+    """
     return compute_stats(
         session,
         expansion,
         folds=_session_folds(session, n_folds),
-        n_folds=n_folds if n_folds is not None else 1,
+        n_folds=n_folds,
         gram=gram,
         chunk_size=chunk_size,
         rows=rows,
@@ -115,22 +119,11 @@ class SerialBackend:
         gathers around them, so both use every core (BLAS threads alone leave the gathers on
         one). Memory is then one chunk per thread.
         """
-
-        def one(s: Session) -> SessionStats:
-            return compute_stats(
-                s,
-                expansion,
-                folds=_session_folds(s, n_folds),
-                n_folds=n_folds,
-                gram=gram,
-                chunk_size=chunk_size,
-            )
-
-        workers = min(len(cohort), os.cpu_count() or 1)
-        if workers < 2:
-            return [one(s) for s in cohort]
-        with single_blas_thread(), ThreadPoolExecutor(workers) as pool:
-            return list(pool.map(one, cohort))
+        whole = partial(
+            chunk_stats_task, expansion=expansion, rows=None, shift=None,
+            n_folds=n_folds, gram=gram, chunk_size=chunk_size,
+        )  # fmt: skip
+        return self.map(whole, cohort)
 
     def __repr__(self) -> str:
         return "SerialBackend()"

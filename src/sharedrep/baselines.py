@@ -44,6 +44,7 @@ import scipy.linalg as sla
 from .data import Cohort, Session
 from .estimator import ShaReD
 from .features import TemporalExpansion
+from .solver import readout
 from .stats import SessionStats, Standardized, compute_stats, fold_labels, standardize
 
 __all__ = [
@@ -264,11 +265,7 @@ def _latent_pipeline(
     # a rank-deficient latent map (e.g. a collapsed embedding) would make the readout singular
     U, s, _ = np.linalg.svd(W, full_matrices=False)
     W = U[:, s > 1e-10 * max(s.max(initial=0.0), 1e-300)][:, :d]
-    B = []
-    for i, A in enumerate(std.cross):
-        C = _ridge_cov(std, i, alpha)
-        V = np.linalg.solve(W.T @ C @ W, W.T @ A)
-        B.append(W @ V)
+    B = [W @ readout(W, _ridge_cov(std, i, alpha), A) for i, A in enumerate(std.cross)]
     return W, B
 
 
@@ -311,19 +308,19 @@ class TrialAverageCCA(_Method):
             )
         j = session.feature_names.index(self.align_feature)
         x = np.asarray(session.behavior[:, j], dtype=float)
-        Y = (np.asarray(session.neural, dtype=float) - mean) / sd
         lo, hi = self.window
         seg = session.segments
         starts = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
         ends = np.r_[starts[1:], seg.size]
-        acc, count = np.zeros((hi - lo, Y.shape[1])), 0
+        acc, count = np.zeros((hi - lo, session.n_neurons)), 0
         for a, b in zip(starts, ends, strict=True):
             if not train[a]:
                 continue
             t = a + int(np.argmax(x[a:b]))
             if t + lo < a or t + hi > b:  # the window must fit inside the trial
                 continue
-            acc += Y[t + lo : t + hi]
+            # z-scored: only the windows are read and scaled, not the whole recording
+            acc += (np.asarray(session.neural[t + lo : t + hi], dtype=float) - mean) / sd
             count += 1
         if count == 0:
             raise ValueError(
@@ -373,8 +370,9 @@ class CEBRAMultiSession(_Method):
     subspace estimate, and a ridge readout per session).
 
     The embedding is trained once per set of held-out folds given as the first entry of
-    ``exclude`` and cached: inner cross-validation of ``alpha`` reuses it (it only tunes the
-    linear stages). Requires ``pip install cebra`` (extra ``[benchmark]``).
+    ``exclude``, and its per-fold statistics computed once and cached: inner cross-validation
+    of ``alpha`` reuses them (it only tunes the linear stages). Requires ``pip install cebra``
+    (extra ``[benchmark]``).
     """
 
     name = "CEBRA multi-session"
@@ -411,10 +409,23 @@ class CEBRAMultiSession(_Method):
             "temperature": 1.0,
         }
 
-    def _embed(self, cohort: Cohort, stats, expansion, outer: tuple) -> list[np.ndarray]:
+    def _latent_stats(self, cohort: Cohort, stats, expansion, outer: tuple) -> list:
+        """Per-fold statistics of each session's embedding trained without ``outer`` (cached)."""
         key = (id(cohort), outer)
-        if key in self._cache:
-            return self._cache[key]
+        if key not in self._cache:
+            emb = self._embed(cohort, stats, expansion, outer)
+            self._cache[key] = [
+                compute_stats(
+                    Session(s.behavior, E, s.segments, name=s.name, rate=s.rate),
+                    expansion,
+                    folds=fold_labels(s, st.n_blocks),
+                    n_folds=st.n_blocks,
+                )
+                for s, E, st in zip(cohort, emb, stats, strict=True)
+            ]
+        return self._cache[key]
+
+    def _embed(self, cohort: Cohort, stats, expansion, outer: tuple) -> list[np.ndarray]:
         import cebra
         import torch
 
@@ -444,25 +455,14 @@ class CEBRAMultiSession(_Method):
             verbose=False,
         )
         model.fit(Ys, Xs)
-        emb = [np.asarray(model.transform(Y, session_id=i)) for i, Y in enumerate(full)]
-        self._cache[key] = emb
-        return emb
+        return [np.asarray(model.transform(Y, session_id=i)) for i, Y in enumerate(full)]
 
     def fit(self, cohort, stats, expansion, exclude=()):
         exclude = tuple(exclude)
-        emb = self._embed(cohort, stats, expansion, exclude[:1])
+        latent = _train(self._latent_stats(cohort, stats, expansion, exclude[:1]), exclude)
         train = _train(stats, exclude)
         std = standardize(train, expansion, cohort.feature_names, warn=False)
-        latent_cross = []
-        for i, (session, E) in enumerate(zip(cohort, emb, strict=True)):
-            folds = fold_labels(session, stats[i].n_blocks)
-            lat = Session(
-                session.behavior, E, session.segments, name=session.name, rate=session.rate
-            )
-            ls = compute_stats(lat, expansion, folds=folds, n_folds=stats[i].n_blocks)
-            ls = ls.without(list(exclude)) if exclude else ls.total()
-            _, cross, _ = ls.centered()
-            latent_cross.append(std.column_scale[:, None] * cross)
+        latent_cross = [std.column_scale[:, None] * ls.centered()[1] for ls in latent]
         W, B = _latent_pipeline(std, latent_cross, float(self.alpha), int(self.n_components))
         self.coefs_ = {st.name: _raw(std, i, B[i], st) for i, st in enumerate(train)}
         self.subspace_ = std.column_scale[:, None] * W

@@ -558,12 +558,9 @@ def lever_task(
         kernel, lags, W3 = np.ones(1), dl, G
     expansion = TemporalExpansion(lags)
     drive_expansion = TemporalExpansion(dl)
-    sessions: list[Session] = []
-    fields: dict[str, dict] = {k: {} for k in ("readouts", "noise", "encodes", "kind", "body",
-                                                "lead", "subj", "cond", "trials")}  # fmt: skip
     # behavior first: the filters are defined per pooled standard deviation of each feature,
     # so that "one unit of weight" means the same for an impulse train and for a velocity
-    mice, behaviors = [], {}
+    behaviors = {}
     for m in range(n_mice):
         subject = f"mouse{m}"
         mouse = {
@@ -572,7 +569,6 @@ def lever_task(
             "duration": float(rng.uniform(0.2, 0.35)),
             "body_coupling": float(rng.uniform(0.3, 0.8)),
         }
-        mice.append(mouse)
         for cond in conditions:
             behaviors[f"{subject}-{cond}"] = _lever_session(
                 rng, rate, _BEHAVIOR[cond], mouse, n_trials
@@ -603,6 +599,8 @@ def lever_task(
             -0.5 * ((dl[:, None] - rng.uniform(dl[0], dl[-1], size=n)) / 2.0) ** 2
         )
         baseline = rng.uniform(0.05, 0.3, size=n)  # spikes per bin (spikes mode)
+        if indicator == "calcium":  # the body filters seen through the kernel
+            body_eff = np.stack([np.convolve(b, kernel)[: lags.size] for b in body_filter.T], 1)
         for cond in conditions:
             name = f"{subject}-{cond}"
             X, segments, infos = behaviors[name]
@@ -621,7 +619,6 @@ def lever_task(
             V[2] = np.where(push, gain[2] * (1 - lead), 0.0)
             if indicator == "calcium":
                 z = expansion.design_rows(Xp, t_rows) @ W
-                body_eff = np.stack([np.convolve(b, kernel)[: lags.size] for b in body_filter.T], 1)
                 body_sig = expansion.design_rows(Xp[:, [4]], t_rows) @ body_eff
             else:
                 z = drive_expansion.design_rows(Xp, t_rows) @ G.reshape(p * dl.size, d)
