@@ -3,7 +3,8 @@
 The statistics of a session are sums over its samples, so they split into independent tasks,
 one per chunk of rows, whose results add. Every backend runs the same function,
 :func:`sharedrep.stats.compute_stats`, on ``(session, row range)`` tasks about one shift per
-session; the serial backend does one pass per session in order, the dask backend submits
+session; the in-process backend does one pass per session, several sessions at a time in
+threads (one BLAS thread each), the dask backend submits
 every chunk of every session as a task and sums the results in a tree on the cluster, so only
 one :class:`~sharedrep.stats.SessionStats` per session travels back.
 

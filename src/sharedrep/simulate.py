@@ -189,7 +189,7 @@ def cohort(
             raw = gaussian_filter1d(raw, smoothness, axis=0)
         raw = (raw - raw.mean(0)) / raw.std(0)
         # the design of the continuous signal, so that every kept sample carries signal
-        full = expansion.design_rows(raw, np.arange(margin, margin + T) + 0)
+        full = expansion.design_rows(raw, np.arange(margin, margin + T))
         x = raw[margin : margin + T]
         z = full @ W
         V = rng.normal(size=(d, n)) / np.sqrt(d)
