@@ -311,3 +311,21 @@ def test_variance_split_finds_private_dimensions():
     assert (gain.loc[["session1", "session2"]] > 0.01).all()
     assert split.attrs["curve"].shape == (3, 4)
     np.testing.assert_allclose(split["private_fraction"], gain / split["r2_full"], rtol=1e-12)
+
+
+def test_statistics_of_a_correlation_model_keep_the_neural_gram(monkeypatch):
+    # variance_split refits W per fold; objective="correlation" whitens with the neural Gram
+    # matrices, so its fold statistics must keep them
+    cohort, truth = sr.simulate.cohort(n_sessions=2, n_samples=(500, 600), seed=3)
+    model = sr.ShaReD(2, lags=truth.lags, objective="correlation").fit(cohort)
+    seen = []
+    compute = sr.selection.FoldStats.compute
+
+    def spy(*args, **kwargs):
+        fs = compute(*args, **kwargs)
+        seen.append(all(st.has_gram for st in fs.stats))
+        return fs
+
+    monkeypatch.setattr(sr.selection.FoldStats, "compute", spy)
+    sr.variance_split(model, cohort, max_private=1, folds=3, ceiling_alphas=(1.0,))
+    assert seen == [True]

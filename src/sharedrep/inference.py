@@ -56,7 +56,7 @@ from .data import Cohort, Session, as_cohort
 from .errors import DataError, SharedRepWarning
 from .estimator import SessionFit, ShaReD
 from .features import valid_rows
-from .selection import CV_TOL, FoldStats, _r2, with_coef
+from .selection import CV_TOL, FoldStats, _fold_stats, _r2, with_coef
 from .simulate import principal_angles
 from .stats import SessionStats, fold_labels
 
@@ -351,13 +351,7 @@ def encoding_map(
     if mode == "session" and len(cohort) < 2:
         raise DataError("cross_fit='session' needs at least two sessions; use 'folds'")
     params = _aux_params(model)
-    fs = FoldStats.compute(
-        cohort,
-        model.expansion_,
-        folds,
-        gram=model.objective == "correlation",
-        chunk_size=model.chunk_size,
-    )
+    fs = _fold_stats(cohort, model, folds)
     K = fs.n_folds
     totals = fs.total()
     fold_models = None
@@ -1042,7 +1036,7 @@ def variance_split(
     model = _unwrap(model)
     cohort = as_cohort(cohort)
     params = _aux_params(model)
-    fs = FoldStats.compute(cohort, model.expansion_, folds, chunk_size=model.chunk_size)
+    fs = _fold_stats(cohort, model, folds)
     K = fs.n_folds
     S = len(cohort)
     alphas = [float(a) for a in ceiling_alphas]
