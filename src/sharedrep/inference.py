@@ -56,7 +56,8 @@ from .data import Cohort, Session, as_cohort
 from .errors import DataError, SharedRepWarning
 from .estimator import SessionFit, ShaReD
 from .features import valid_rows
-from .selection import CV_TOL, FoldStats, _fold_stats, _r2, with_coef
+from .metrics import _r2
+from .selection import CV_TOL, FoldStats, _fold_stats, with_coef
 from .simulate import principal_angles
 from .stats import SessionStats, fold_labels
 

@@ -24,7 +24,7 @@ from .data import Cohort, Session, as_cohort
 from .errors import DataError
 from .estimator import SessionFit, ShaReD
 from .features import TemporalExpansion
-from .metrics import Scores
+from .metrics import Scores, _r2
 from .stats import SessionStats, cohort_stats
 
 __all__ = [
@@ -214,13 +214,6 @@ def score_block(
     """
     coef = fit.coef(W, column_scale)
     return block.residual_ss(coef, fit.intercept(coef))
-
-
-def _r2(sse: np.ndarray, sst: np.ndarray) -> np.ndarray:
-    out = np.full(sse.shape, np.nan)
-    ok = sst > 0
-    out[ok] = 1.0 - sse[ok] / sst[ok]
-    return out
 
 
 def _model_fitter(
