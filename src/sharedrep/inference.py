@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -535,15 +535,7 @@ def _mean_fitter(fs: FoldStats, i: int, session: Session, per_fold: list[ShaReD]
     def fitter(k: int):
         m = per_fold[k]
         fit = m.readout_from_stats(fs.stats[i].without(k), session)
-        zero = SessionFit(
-            fit.name,
-            np.zeros((1, fit.readout.shape[1])),
-            fit.mean_phi,
-            fit.mean_y,
-            fit.neural_scale,
-            fit.n_samples,
-            fit.neuron_names,
-        )
+        zero = replace(fit, readout=np.zeros((1, fit.readout.shape[1])))
         return np.zeros((m.coef_.shape[0], 1)), m._column_scale, {session.name: zero}
 
     return fitter
@@ -1051,7 +1043,7 @@ def variance_split(
             coefs, fit = _private_coefs(m, fs.stats[i].without(k), s, max_private, alphas)
             test = fs.stats[i].block(k)
             for r, coef in enumerate(coefs):
-                e, t = test.residual_ss(coef, fit.mean_y - fit.mean_phi @ coef)
+                e, t = test.residual_ss(coef, fit.intercept(coef))
                 sse[i][r] += e
                 per_fold[k, i, r] = np.nanmean(_r2(e, t)) if np.any(t > 0) else np.nan
             sst[i] += t
