@@ -675,9 +675,10 @@ def peak_lag(loadings: xr.DataArray) -> xr.DataArray:
 
 
 def _filters(model: ShaReD, W: np.ndarray) -> np.ndarray:
-    """``W`` (q, d) in the model's standardized design units as filters (p, L, d)."""
-    p, d = model.n_features_in_, W.shape[1]
-    return (model.expansion_.lag_matrix(p) @ W).reshape(p, model.expansion_.lags.size, d)
+    """``W`` (..., q, d) in the model's standardized design units as filters (..., p, L, d)."""
+    p, d = model.n_features_in_, W.shape[-1]
+    filt = model.expansion_.lag_matrix(p) @ W
+    return filt.reshape(*W.shape[:-2], p, model.expansion_.lags.size, d)
 
 
 def bootstrap_loadings(
@@ -791,19 +792,16 @@ def _session_filters(model: ShaReD, cohort: Cohort, stats: Sequence[SessionStats
     ``W_s = (C_s + alpha I)^-1 A_s V_s' (V_s V_s')^-1`` (the W-step of alternating least squares
     restricted to one session), in the model's component basis and standardized units.
     """
-    out = []
-    for s, st in zip(cohort, stats, strict=True):
-        std = model.standardize_like_fit([st], warn=False)
-        act = std.active
-        C = std.cov[0][np.ix_(act, act)] + model.alpha * np.eye(int(act.sum()))
-        A = std.cross[0][act]
-        V = model.session_fits_[s.name].readout
-        VV = V @ V.T
-        Wa = np.linalg.solve(C, A @ V.T) @ np.linalg.pinv(VV)
-        W = np.zeros_like(model.coef_)
-        W[act] = Wa
-        out.append(_filters(model, W))
-    return np.stack(out)
+    # with the model's behavior scales, each session is standardized on its own: one call
+    std = model.standardize_like_fit(stats, warn=False)
+    act = std.active
+    C = std.cov[:, act][:, :, act] + model.alpha * np.eye(int(act.sum()))  # (S, q', q')
+    V = [model.session_fits_[s.name].readout for s in cohort]
+    AV = np.stack([A[act] @ v.T for A, v in zip(std.cross, V, strict=True)])  # (S, q', d)
+    VV = np.stack([v @ v.T for v in V])  # (S, d, d)
+    W = np.zeros((len(V), *model.coef_.shape))
+    W[:, act] = np.linalg.solve(C, AV) @ np.linalg.pinv(VV)
+    return _filters(model, W)
 
 
 def _label_permutations(
