@@ -1097,8 +1097,8 @@ def _private_coefs(
 ) -> tuple[list[np.ndarray], SessionFit]:
     """Raw-unit coefficient maps (q, n): shared + 0..max_private private dims, then full-rank
     ridge for each of ``alphas``."""
-    std = m.standardize_like_fit([train], warn=False)
-    fit = m.readout_from_stats(train, s)
+    std = m.standardize_like_fit([train])
+    fit = m._session_fit(std, 0, train, s)  # = m.readout_from_stats(train, s), std reused
     act = std.active
     qa = int(act.sum())
     C0 = std.cov[0][np.ix_(act, act)]
