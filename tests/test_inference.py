@@ -13,6 +13,7 @@ import sharedrep as sr
 from sharedrep.errors import DataError, SharedRepWarning
 from sharedrep.inference import _circular_cross, _explained, _prev_fast_len, _shift_grid
 from sharedrep.stats import fold_labels
+from test_selection import _subset
 
 
 def _null_cohort(seed: int, n_sessions: int = 4, **kw):
@@ -138,19 +139,9 @@ def test_heldout_r2_with_fixed_w_matches_raw_data_refits():
     sse = np.zeros(s.n_neurons)
     sst = np.zeros(s.n_neurons)
     for k in range(K):
-
-        def part(mask, s=s):
-            return sr.Session(
-                np.asarray(s.behavior)[mask],
-                np.asarray(s.neural)[mask],
-                s.segments[mask],
-                name=s.name,
-                feature_names=s.feature_names,
-            )
-
         m = sr.ShaReD(2, lags=truth.lags).fit(cohort)  # same W; readout refitted below
-        m.fit_readout(part(lab != k))
-        test = part(lab == k)
+        m.fit_readout(_subset(s, lab != k))
+        test = _subset(s, lab == k)
         pred = m.predict(test).to_numpy()
         y = np.asarray(test.neural)
         ok = np.isfinite(pred[:, 0])
