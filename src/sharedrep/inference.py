@@ -398,8 +398,9 @@ def encoding_map(
     )
     for i, s in enumerate(cohort):
         metric, per_fold = metrics[i], per_folds[i]
+        L = _cholT(metric)
         angle = max(
-            float(principal_angles(_cholT(metric) @ _raw(pm), _cholT(metric) @ target).max())
+            float(principal_angles(L @ _raw(pm), L @ target).max())
             for pm in per_fold[:: max(1, K - 1)]
         )
         # held-out R², full model and each drop-one model, through the fold machinery
