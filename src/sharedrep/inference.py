@@ -1037,9 +1037,10 @@ def variance_split(
     sst = [np.zeros(s.n_neurons) for s in cohort]
     per_fold = np.full((K, S, R), np.nan)
     for k in range(K):
-        m = ShaReD(**params).fit_from_stats(fs.train(k), cohort)
+        train = fs.train(k)
+        m = ShaReD(**params).fit_from_stats(train, cohort)
         for i, s in enumerate(cohort):
-            coefs, fit = _private_coefs(m, fs.stats[i].without(k), s, max_private, alphas)
+            coefs, fit = _private_coefs(m, train[i], s, max_private, alphas)
             test = fs.stats[i].block(k)
             for r, coef in enumerate(coefs):
                 e, t = test.residual_ss(coef, fit.intercept(coef))
