@@ -57,7 +57,7 @@ from .errors import DataError, SharedRepWarning
 from .estimator import SessionFit, ShaReD
 from .features import valid_rows
 from .metrics import _r2
-from .selection import CV_TOL, FoldStats, _fold_stats, with_coef
+from .selection import CV_TOL, RULES, FoldStats, _fold_stats, with_coef
 from .simulate import principal_angles
 from .stats import SessionStats, fold_labels
 
@@ -1025,6 +1025,8 @@ def variance_split(
         (``(r2_private - r2_shared) / r2_full``); ``attrs["curve"]``: held-out R² of each
         session for 0..max_private private dimensions.
     """
+    if rule not in RULES:
+        raise ValueError(f"rule must be '1se' or 'max', got {rule!r}")
     model = _unwrap(model)
     cohort = as_cohort(cohort)
     params = _aux_params(model)
@@ -1057,10 +1059,8 @@ def variance_split(
         if rule == "1se":
             threshold = curve_r2[best] - (se[best] if np.isfinite(se[best]) else 0.0)
             r_best = int(np.flatnonzero(curve_r2 >= threshold)[0])
-        elif rule == "max":
-            r_best = best
         else:
-            raise ValueError(f"rule must be '1se' or 'max', got {rule!r}")
+            r_best = best
         rows.append(
             (
                 s.name,
