@@ -505,6 +505,13 @@ def _heldout_r2(
     fs: FoldStats, i: int, session: Session, per_fold: list[ShaReD], d: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Held-out R² of session ``i`` (full model) and the drop-one ΔR² of each component."""
+    # each fold's training statistics, standardized like that fold's model, serve every
+    # readout below (full, drop-one and rank 0 refit only the readout on them)
+    train = [fs.stats[i].without(k) for k in range(fs.n_folds)]
+    std = [m.standardize_like_fit([t]) for m, t in zip(per_fold, train, strict=True)]
+
+    def readout(m: ShaReD, k: int) -> SessionFit:
+        return m._session_fit(std[k], 0, train[k], session)  # = m.readout_from_stats
 
     def fitter_for(keep: np.ndarray):
         def fitter(k: int):
@@ -513,33 +520,25 @@ def _heldout_r2(
                 if keep.size == d
                 else with_coef(per_fold[k], per_fold[k].coef_[:, keep])
             )
-            fit = m.readout_from_stats(fs.stats[i].without(k), session)
-            return m.coef_, m._column_scale, {session.name: fit}
+            return m.coef_, m._column_scale, {session.name: readout(m, k)}
 
         return fitter
+
+    def mean_fitter(k: int):
+        # without its only component the model predicts the training mean (rank 0)
+        m = per_fold[k]
+        fit = readout(m, k)
+        zero = replace(fit, readout=np.zeros((1, fit.readout.shape[1])))
+        return np.zeros((m.coef_.shape[0], 1)), m._column_scale, {session.name: zero}
 
     _, sse, sst = fs.heldout(fitter_for(np.arange(d)), sessions=[i])
     full = _r2(sse[0], sst[0])
     delta = np.empty((d, full.size))
     for j in range(d):
-        if d == 1:  # without its only component the model predicts the training mean
-            _, e, t = fs.heldout(_mean_fitter(fs, i, session, per_fold), sessions=[i])
-        else:
-            _, e, t = fs.heldout(fitter_for(np.delete(np.arange(d), j)), sessions=[i])
+        fitter = mean_fitter if d == 1 else fitter_for(np.delete(np.arange(d), j))
+        _, e, t = fs.heldout(fitter, sessions=[i])
         delta[j] = full - _r2(e[0], t[0])
     return full, delta
-
-
-def _mean_fitter(fs: FoldStats, i: int, session: Session, per_fold: list[ShaReD]):
-    """A fold fitter whose prediction is the training mean (rank 0)."""
-
-    def fitter(k: int):
-        m = per_fold[k]
-        fit = m.readout_from_stats(fs.stats[i].without(k), session)
-        zero = replace(fit, readout=np.zeros((1, fit.readout.shape[1])))
-        return np.zeros((m.coef_.shape[0], 1)), m._column_scale, {session.name: zero}
-
-    return fitter
 
 
 def _session_arrays(model: ShaReD, s: Session) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
