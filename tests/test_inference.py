@@ -13,6 +13,7 @@ import sharedrep as sr
 from sharedrep.errors import DataError, SharedRepWarning
 from sharedrep.inference import _circular_cross, _explained, _prev_fast_len, _shift_grid
 from sharedrep.stats import fold_labels
+from test_selection import _subset
 
 
 def _null_cohort(seed: int, n_sessions: int = 4, **kw):
@@ -138,19 +139,9 @@ def test_heldout_r2_with_fixed_w_matches_raw_data_refits():
     sse = np.zeros(s.n_neurons)
     sst = np.zeros(s.n_neurons)
     for k in range(K):
-
-        def part(mask, s=s):
-            return sr.Session(
-                np.asarray(s.behavior)[mask],
-                np.asarray(s.neural)[mask],
-                s.segments[mask],
-                name=s.name,
-                feature_names=s.feature_names,
-            )
-
         m = sr.ShaReD(2, lags=truth.lags).fit(cohort)  # same W; readout refitted below
-        m.fit_readout(part(lab != k))
-        test = part(lab == k)
+        m.fit_readout(_subset(s, lab != k))
+        test = _subset(s, lab == k)
         pred = m.predict(test).to_numpy()
         y = np.asarray(test.neural)
         ok = np.isfinite(pred[:, 0])
@@ -311,3 +302,21 @@ def test_variance_split_finds_private_dimensions():
     assert (gain.loc[["session1", "session2"]] > 0.01).all()
     assert split.attrs["curve"].shape == (3, 4)
     np.testing.assert_allclose(split["private_fraction"], gain / split["r2_full"], rtol=1e-12)
+
+
+def test_statistics_of_a_correlation_model_keep_the_neural_gram(monkeypatch):
+    # variance_split refits W per fold; objective="correlation" whitens with the neural Gram
+    # matrices, so its fold statistics must keep them
+    cohort, truth = sr.simulate.cohort(n_sessions=2, n_samples=(500, 600), seed=3)
+    model = sr.ShaReD(2, lags=truth.lags, objective="correlation").fit(cohort)
+    seen = []
+    compute = sr.selection.FoldStats.compute
+
+    def spy(*args, **kwargs):
+        fs = compute(*args, **kwargs)
+        seen.append(all(st.has_gram for st in fs.stats))
+        return fs
+
+    monkeypatch.setattr(sr.selection.FoldStats, "compute", spy)
+    sr.variance_split(model, cohort, max_private=1, folds=3, ceiling_alphas=(1.0,))
+    assert seen == [True]

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -56,7 +56,8 @@ from .data import Cohort, Session, as_cohort
 from .errors import DataError, SharedRepWarning
 from .estimator import SessionFit, ShaReD
 from .features import valid_rows
-from .selection import CV_TOL, FoldStats, _r2, with_coef
+from .metrics import _r2
+from .selection import CV_TOL, RULES, FoldStats, _fold_stats, with_coef
 from .simulate import principal_angles
 from .stats import SessionStats, fold_labels
 
@@ -351,13 +352,7 @@ def encoding_map(
     if mode == "session" and len(cohort) < 2:
         raise DataError("cross_fit='session' needs at least two sessions; use 'folds'")
     params = _aux_params(model)
-    fs = FoldStats.compute(
-        cohort,
-        model.expansion_,
-        folds,
-        gram=model.objective == "correlation",
-        chunk_size=model.chunk_size,
-    )
+    fs = _fold_stats(cohort, model, folds)
     K = fs.n_folds
     totals = fs.total()
     fold_models = None
@@ -403,8 +398,9 @@ def encoding_map(
     )
     for i, s in enumerate(cohort):
         metric, per_fold = metrics[i], per_folds[i]
+        L = _cholT(metric)
         angle = max(
-            float(principal_angles(_cholT(metric) @ _raw(pm), _cholT(metric) @ target).max())
+            float(principal_angles(L @ _raw(pm), L @ target).max())
             for pm in per_fold[:: max(1, K - 1)]
         )
         # held-out R², full model and each drop-one model, through the fold machinery
@@ -509,6 +505,13 @@ def _heldout_r2(
     fs: FoldStats, i: int, session: Session, per_fold: list[ShaReD], d: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Held-out R² of session ``i`` (full model) and the drop-one ΔR² of each component."""
+    # each fold's training statistics, standardized like that fold's model, serve every
+    # readout below (full, drop-one and rank 0 refit only the readout on them)
+    train = [fs.stats[i].without(k) for k in range(fs.n_folds)]
+    std = [m.standardize_like_fit([t]) for m, t in zip(per_fold, train, strict=True)]
+
+    def readout(m: ShaReD, k: int) -> SessionFit:
+        return m._session_fit(std[k], 0, train[k], session)  # = m.readout_from_stats
 
     def fitter_for(keep: np.ndarray):
         def fitter(k: int):
@@ -517,41 +520,25 @@ def _heldout_r2(
                 if keep.size == d
                 else with_coef(per_fold[k], per_fold[k].coef_[:, keep])
             )
-            fit = m.readout_from_stats(fs.stats[i].without(k), session)
-            return m.coef_, m._column_scale, {session.name: fit}
+            return m.coef_, m._column_scale, {session.name: readout(m, k)}
 
         return fitter
+
+    def mean_fitter(k: int):
+        # without its only component the model predicts the training mean (rank 0)
+        m = per_fold[k]
+        fit = readout(m, k)
+        zero = replace(fit, readout=np.zeros((1, fit.readout.shape[1])))
+        return np.zeros((m.coef_.shape[0], 1)), m._column_scale, {session.name: zero}
 
     _, sse, sst = fs.heldout(fitter_for(np.arange(d)), sessions=[i])
     full = _r2(sse[0], sst[0])
     delta = np.empty((d, full.size))
     for j in range(d):
-        if d == 1:  # without its only component the model predicts the training mean
-            _, e, t = fs.heldout(_mean_fitter(fs, i, session, per_fold), sessions=[i])
-        else:
-            _, e, t = fs.heldout(fitter_for(np.delete(np.arange(d), j)), sessions=[i])
+        fitter = mean_fitter if d == 1 else fitter_for(np.delete(np.arange(d), j))
+        _, e, t = fs.heldout(fitter, sessions=[i])
         delta[j] = full - _r2(e[0], t[0])
     return full, delta
-
-
-def _mean_fitter(fs: FoldStats, i: int, session: Session, per_fold: list[ShaReD]):
-    """A fold fitter whose prediction is the training mean (rank 0)."""
-
-    def fitter(k: int):
-        m = per_fold[k]
-        fit = m.readout_from_stats(fs.stats[i].without(k), session)
-        zero = SessionFit(
-            fit.name,
-            np.zeros((1, fit.readout.shape[1])),
-            fit.mean_phi,
-            fit.mean_y,
-            fit.neural_scale,
-            fit.n_samples,
-            fit.neuron_names,
-        )
-        return np.zeros((m.coef_.shape[0], 1)), m._column_scale, {session.name: zero}
-
-    return fitter
 
 
 def _session_arrays(model: ShaReD, s: Session) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -688,9 +675,10 @@ def peak_lag(loadings: xr.DataArray) -> xr.DataArray:
 
 
 def _filters(model: ShaReD, W: np.ndarray) -> np.ndarray:
-    """``W`` (q, d) in the model's standardized design units as filters (p, L, d)."""
-    p, d = model.n_features_in_, W.shape[1]
-    return (model.expansion_.lag_matrix(p) @ W).reshape(p, model.expansion_.lags.size, d)
+    """``W`` (..., q, d) in the model's standardized design units as filters (..., p, L, d)."""
+    p, d = model.n_features_in_, W.shape[-1]
+    filt = model.expansion_.lag_matrix(p) @ W
+    return filt.reshape(*W.shape[:-2], p, model.expansion_.lags.size, d)
 
 
 def bootstrap_loadings(
@@ -804,19 +792,16 @@ def _session_filters(model: ShaReD, cohort: Cohort, stats: Sequence[SessionStats
     ``W_s = (C_s + alpha I)^-1 A_s V_s' (V_s V_s')^-1`` (the W-step of alternating least squares
     restricted to one session), in the model's component basis and standardized units.
     """
-    out = []
-    for s, st in zip(cohort, stats, strict=True):
-        std = model.standardize_like_fit([st], warn=False)
-        act = std.active
-        C = std.cov[0][np.ix_(act, act)] + model.alpha * np.eye(int(act.sum()))
-        A = std.cross[0][act]
-        V = model.session_fits_[s.name].readout
-        VV = V @ V.T
-        Wa = np.linalg.solve(C, A @ V.T) @ np.linalg.pinv(VV)
-        W = np.zeros_like(model.coef_)
-        W[act] = Wa
-        out.append(_filters(model, W))
-    return np.stack(out)
+    # with the model's behavior scales, each session is standardized on its own: one call
+    std = model.standardize_like_fit(stats, warn=False)
+    act = std.active
+    C = std.cov[:, act][:, :, act] + model.alpha * np.eye(int(act.sum()))  # (S, q', q')
+    V = [model.session_fits_[s.name].readout for s in cohort]
+    AV = np.stack([A[act] @ v.T for A, v in zip(std.cross, V, strict=True)])  # (S, q', d)
+    VV = np.stack([v @ v.T for v in V])  # (S, d, d)
+    W = np.zeros((len(V), *model.coef_.shape))
+    W[:, act] = np.linalg.solve(C, AV) @ np.linalg.pinv(VV)
+    return _filters(model, W)
 
 
 def _label_permutations(
@@ -1039,10 +1024,12 @@ def variance_split(
         (``(r2_private - r2_shared) / r2_full``); ``attrs["curve"]``: held-out R² of each
         session for 0..max_private private dimensions.
     """
+    if rule not in RULES:
+        raise ValueError(f"rule must be '1se' or 'max', got {rule!r}")
     model = _unwrap(model)
     cohort = as_cohort(cohort)
     params = _aux_params(model)
-    fs = FoldStats.compute(cohort, model.expansion_, folds, chunk_size=model.chunk_size)
+    fs = _fold_stats(cohort, model, folds)
     K = fs.n_folds
     S = len(cohort)
     alphas = [float(a) for a in ceiling_alphas]
@@ -1051,12 +1038,13 @@ def variance_split(
     sst = [np.zeros(s.n_neurons) for s in cohort]
     per_fold = np.full((K, S, R), np.nan)
     for k in range(K):
-        m = ShaReD(**params).fit_from_stats(fs.train(k), cohort)
+        train = fs.train(k)
+        m = ShaReD(**params).fit_from_stats(train, cohort)
         for i, s in enumerate(cohort):
-            coefs, fit = _private_coefs(m, fs.stats[i].without(k), s, max_private, alphas)
+            coefs, fit = _private_coefs(m, train[i], s, max_private, alphas)
             test = fs.stats[i].block(k)
             for r, coef in enumerate(coefs):
-                e, t = test.residual_ss(coef, fit.mean_y - fit.mean_phi @ coef)
+                e, t = test.residual_ss(coef, fit.intercept(coef))
                 sse[i][r] += e
                 per_fold[k, i, r] = np.nanmean(_r2(e, t)) if np.any(t > 0) else np.nan
             sst[i] += t
@@ -1070,10 +1058,8 @@ def variance_split(
         if rule == "1se":
             threshold = curve_r2[best] - (se[best] if np.isfinite(se[best]) else 0.0)
             r_best = int(np.flatnonzero(curve_r2 >= threshold)[0])
-        elif rule == "max":
-            r_best = best
         else:
-            raise ValueError(f"rule must be '1se' or 'max', got {rule!r}")
+            r_best = best
         rows.append(
             (
                 s.name,
@@ -1112,8 +1098,8 @@ def _private_coefs(
 ) -> tuple[list[np.ndarray], SessionFit]:
     """Raw-unit coefficient maps (q, n): shared + 0..max_private private dims, then full-rank
     ridge for each of ``alphas``."""
-    std = m.standardize_like_fit([train], warn=False)
-    fit = m.readout_from_stats(train, s)
+    std = m.standardize_like_fit([train])
+    fit = m._session_fit(std, 0, train, s)  # = m.readout_from_stats(train, s), std reused
     act = std.active
     qa = int(act.sum())
     C0 = std.cov[0][np.ix_(act, act)]

@@ -24,7 +24,7 @@ from .data import Cohort, Session, as_cohort
 from .errors import DataError
 from .estimator import SessionFit, ShaReD
 from .features import TemporalExpansion
-from .metrics import Scores
+from .metrics import Scores, _r2
 from .stats import SessionStats, cohort_stats
 
 __all__ = [
@@ -178,6 +178,20 @@ class FoldStats:
         return per_fold, sse, sst
 
 
+def _fold_stats(
+    cohort: Cohort | Session | Sequence[Session], model: ShaReD, n_folds: int
+) -> FoldStats:
+    """:meth:`FoldStats.compute` with what fits like ``model`` need (fitted or not): its
+    expansion, its chunk size, and neural Gram matrices when its objective is correlation."""
+    return FoldStats.compute(
+        cohort,
+        model._check_params(),
+        n_folds,
+        gram=model.objective == "correlation",
+        chunk_size=model.chunk_size,
+    )
+
+
 def score_block(
     W: np.ndarray, column_scale: np.ndarray, fit: SessionFit, block: SessionStats
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -200,13 +214,6 @@ def score_block(
     """
     coef = fit.coef(W, column_scale)
     return block.residual_ss(coef, fit.intercept(coef))
-
-
-def _r2(sse: np.ndarray, sst: np.ndarray) -> np.ndarray:
-    out = np.full(sse.shape, np.nan)
-    ok = sst > 0
-    out[ok] = 1.0 - sse[ok] / sst[ok]
-    return out
 
 
 def _model_fitter(
@@ -479,15 +486,7 @@ def cross_validate(
     grid_d = _as_grid(n_components, "n_components", int)
     grid_a = _as_grid(alpha, "alpha", float)
     base = _base_params(estimator, params)
-    probe = ShaReD(n_components=grid_d[0], **base)
-    expansion = probe._check_params()
-    fs = FoldStats.compute(
-        cohort,
-        expansion,
-        folds,
-        gram=base["objective"] == "correlation",
-        chunk_size=base["chunk_size"],
-    )
+    fs = _fold_stats(cohort, ShaReD(n_components=grid_d[0], **base), folds)
     return _cross_validate_stats(fs, grid_d, grid_a, base, rule, cv_tol)
 
 
@@ -591,14 +590,7 @@ class ShaReDCV:
         grid_d = _as_grid(self.n_components, "n_components", int)
         grid_a = _as_grid(self.alpha, "alpha", float)
         base = _base_params(None, self.params)
-        expansion = ShaReD(n_components=grid_d[0], **base)._check_params()
-        fs = FoldStats.compute(
-            cohort,
-            expansion,
-            self.folds,
-            gram=base["objective"] == "correlation",
-            chunk_size=base["chunk_size"],
-        )
+        fs = _fold_stats(cohort, ShaReD(n_components=grid_d[0], **base), self.folds)
         self.cv_results_ = _cross_validate_stats(fs, grid_d, grid_a, base, self.rule, self.cv_tol)
         self.n_components_ = self.cv_results_.n_components
         self.alpha_ = self.cv_results_.alpha
@@ -708,14 +700,7 @@ def transfer(
         )
     base = _base_params(estimator, params)
     params_full = {**base, "n_components": int(n_components), "alpha": float(alpha)}
-    expansion = ShaReD(**params_full)._check_params()
-    fs = FoldStats.compute(
-        cohort,
-        expansion,
-        n_blocks,
-        gram=base["objective"] == "correlation",
-        chunk_size=base["chunk_size"],
-    )
+    fs = _fold_stats(cohort, ShaReD(**params_full), n_blocks)
     totals = fs.total()
     ses_rows, neu_rows = [], []
     for i, s in enumerate(cohort):
