@@ -29,9 +29,11 @@ from .features import TemporalExpansion, valid_rows
 
 __all__ = [
     "SessionStats",
+    "StackedStats",
     "Standardized",
     "chunk_ranges",
     "compute_stats",
+    "stack",
     "standardize",
     "stats_shift",
 ]
@@ -156,7 +158,7 @@ class SessionStats:
 
         The prediction is ``y_hat = intercept + phi @ coef`` in the session's raw units (e.g. a
         model fitted on other blocks); the total sum of squares is about this block's own mean,
-        so ``1 - sse / sst`` is the held-out R².
+        so ``1 - sse / sst`` is the held-out R². See :meth:`StackedStats.residual_ss`.
 
         Parameters
         ----------
@@ -167,29 +169,130 @@ class SessionStats:
         -------
         sse, sst : ndarray, shape (n,)
         """
-        s = self._one()
-        T = s.count[0]
-        c = intercept + s.shift_phi @ coef - s.shift_y  # the intercept about the shifts
-        yy = np.diagonal(s.y_sq[0]) if s.has_gram else s.y_sq[0]
-        sse = (
-            yy
-            - 2 * np.einsum("qn,qn->n", s.phi_y[0], coef)
-            + np.einsum("qn,qn->n", s.phi_phi[0] @ coef, coef)
-            + T * c**2
-            + 2 * c * (s.sum_phi[0] @ coef)
-            - 2 * c * s.sum_y[0]
-        )
-        sst = yy - s.sum_y[0] ** 2 / T
-        # a neuron silent in this block has sst at round-off level (yy and sum^2/T cancel):
-        # call it exactly zero, so its R² is NaN rather than a huge negative number
-        sst = np.where(sst > 1e-10 * np.maximum(yy, np.finfo(float).tiny), sst, 0.0)
-        return np.maximum(sse, 0.0), sst
+        return stack([self]).residual_ss(coef, intercept)
 
     def behavior_moments(self) -> tuple[np.ndarray, np.ndarray]:
         """Count-weighted centred behavior: ``(count, sum (x - mean)^2)`` per feature."""
         s = self._one()
         c = s.count[0]
         return c, s.sum_xx[0] - s.sum_x[0] ** 2 / c
+
+
+@dataclass(frozen=True)
+class StackedStats:
+    """Single-block statistics of several sessions side by side, to score them all at once.
+
+    Design-axis arrays are stacked over sessions; neuron-axis arrays are concatenated over
+    sessions, with ``session`` telling which session each neuron belongs to. Sums are about the
+    shifts, as in :class:`SessionStats`.
+
+    Attributes
+    ----------
+    count : ndarray, shape (S,)
+    sum_phi, shift_phi : ndarray, shape (S, q)
+    phi_phi : ndarray, shape (S, q, q)
+    phi_y : ndarray, shape (q, N)
+        ``N`` is the total number of neurons.
+    sum_y, y_sq, shift_y : ndarray, shape (N,)
+        ``y_sq`` is the sum of squares of each neuron (the diagonal of a Gram matrix).
+    session : ndarray of int, shape (N,)
+        Position of each neuron's session.
+    offsets : ndarray of int, shape (S + 1,)
+        Neurons of session ``s`` are ``offsets[s]:offsets[s + 1]``.
+    """
+
+    count: np.ndarray
+    sum_phi: np.ndarray
+    shift_phi: np.ndarray
+    phi_phi: np.ndarray
+    phi_y: np.ndarray
+    sum_y: np.ndarray
+    y_sq: np.ndarray
+    shift_y: np.ndarray
+    session: np.ndarray
+    offsets: np.ndarray
+
+    def means(self) -> tuple[np.ndarray, np.ndarray]:
+        """Means of the design ``(S, q)`` and of each neuron ``(N,)`` over valid rows."""
+        mean_phi = self.sum_phi / self.count[:, None] + self.shift_phi
+        return mean_phi, self.sum_y / self.count[self.session] + self.shift_y
+
+    def residual_ss(
+        self, readout: np.ndarray, intercept: np.ndarray, basis: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per-neuron residual and total sums of squares of a linear prediction.
+
+        The prediction of neuron ``n`` (of session ``s``) is
+        ``y_hat = intercept[n] + phi @ basis @ readout[:, n]`` in raw units; with ``basis``
+        None, ``readout`` is the full ``(q, N)`` coefficient matrix. A low-rank ``basis`` keeps
+        every product in its ``d`` dimensions. The total sum of squares is about each block's
+        own mean, so ``1 - sse / sst`` is the held-out R² of a model fitted on other blocks.
+
+        Parameters
+        ----------
+        readout : ndarray, shape (d, N)
+        intercept : ndarray, shape (N,)
+        basis : ndarray, shape (q, d), optional
+
+        Returns
+        -------
+        sse, sst : ndarray, shape (N,)
+        """
+        S, q = self.sum_phi.shape
+        if basis is None:
+            basis_y, basis_sum, basis_shift, gram = (
+                self.phi_y,
+                self.sum_phi,
+                self.shift_phi,
+                self.phi_phi,
+            )
+        else:
+            basis_y = basis.T @ self.phi_y
+            basis_sum, basis_shift = self.sum_phi @ basis, self.shift_phi @ basis
+            gram = np.matmul(basis.T, (self.phi_phi.reshape(S * q, q) @ basis).reshape(S, q, -1))
+        T = self.count[self.session]
+        quad = np.empty(readout.shape[1])
+        for s in range(S):  # sessions own different neurons: one product each
+            sl = slice(self.offsets[s], self.offsets[s + 1])
+            quad[sl] = np.einsum("dn,dn->n", gram[s] @ readout[:, sl], readout[:, sl])
+        # the intercept about the shifts
+        c = intercept + _rowdot(basis_shift, readout, self.session) - self.shift_y
+        sse = (
+            self.y_sq
+            - 2 * np.einsum("dn,dn->n", basis_y, readout)
+            + quad
+            + T * c**2
+            + 2 * c * _rowdot(basis_sum, readout, self.session)
+            - 2 * c * self.sum_y
+        )
+        sst = self.y_sq - self.sum_y**2 / T
+        # a neuron silent in this block has sst at round-off level (yy and sum^2/T cancel):
+        # call it exactly zero, so its R² is NaN rather than a huge negative number
+        sst = np.where(sst > 1e-10 * np.maximum(self.y_sq, np.finfo(float).tiny), sst, 0.0)
+        return np.maximum(sse, 0.0), sst
+
+
+def _rowdot(per_session: np.ndarray, readout: np.ndarray, session: np.ndarray) -> np.ndarray:
+    """``per_session[session[n]] @ readout[:, n]`` for every neuron ``n``, shape (N,)."""
+    return np.einsum("nd,dn->n", per_session[session], readout)
+
+
+def stack(stats: Sequence[SessionStats]) -> StackedStats:
+    """Sessions' statistics (blocks summed) side by side, see :class:`StackedStats`."""
+    one = [s._one() for s in stats]
+    sizes = [s.sum_y.shape[1] for s in one]
+    return StackedStats(
+        count=np.array([s.count[0] for s in one], dtype=float),
+        sum_phi=np.stack([s.sum_phi[0] for s in one]),
+        shift_phi=np.stack([s.shift_phi for s in one]),
+        phi_phi=np.stack([s.phi_phi[0] for s in one]),
+        phi_y=np.concatenate([s.phi_y[0] for s in one], axis=1),
+        sum_y=np.concatenate([s.sum_y[0] for s in one]),
+        y_sq=np.concatenate([np.diagonal(s.y_sq[0]) if s.has_gram else s.y_sq[0] for s in one]),
+        shift_y=np.concatenate([s.shift_y for s in one]),
+        session=np.repeat(np.arange(len(one)), sizes),
+        offsets=np.concatenate([[0], np.cumsum(sizes)]).astype(int),
+    )
 
 
 def _chunk_rows(expansion: TemporalExpansion, q: int, n: int, chunk_size: int | None) -> int:
