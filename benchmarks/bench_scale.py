@@ -183,7 +183,7 @@ def throughput(px: Path, py: Path, n_sessions: int, repeats: int) -> dict[str, d
 
 # -- 3. the q-space fit of many sessions (client side) --------------------------------------------
 def solver_time(S: int, q: int, d: int) -> float:
-    from sharedrep.solver import fit_subspace
+    from sharedrep.solver import SubspaceProblem
 
     rng = np.random.default_rng(1)
     W = rng.normal(size=(q, d))
@@ -195,7 +195,7 @@ def solver_time(S: int, q: int, d: int) -> float:
         A = C[s] @ W @ rng.normal(size=(d, 50)) + rng.normal(size=(q, 50)) * np.sqrt(4 * q)
         G[s] = A @ A.T
     t0 = time.perf_counter()
-    fit_subspace(C, G, np.full(S, 1.0 / S), d)
+    SubspaceProblem.build(C, G, np.full(S, 1.0 / S)).fit(d)
     return time.perf_counter() - t0
 
 

@@ -86,7 +86,8 @@ def test_multi_session_solution_is_a_maximum(small_cohort):
     std = standardize(
         cohort_stats(cohort, model.expansion_), model.expansion_, cohort.feature_names
     )
-    C, G = model._problem(std)
+    problem = model._subspace_problem(std, cohort)
+    C, G = problem.C, problem.G
     w = model.session_weights_.to_numpy()
     f_opt = subspace_objective(model.coef_, C, G, w)[0]
     rng = np.random.default_rng(5)

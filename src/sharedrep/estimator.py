@@ -16,7 +16,7 @@ from .data import Cohort, Session, as_cohort
 from .errors import DataError
 from .features import TemporalExpansion, valid_rows
 from .metrics import Scores
-from .solver import canonical_basis, fit_subspace, readout
+from .solver import SubspaceProblem, canonical_basis, readout
 from .stats import SessionStats, Standardized, cohort_stats, compute_stats, standardize
 
 __all__ = ["SessionFit", "ShaReD"]
@@ -292,19 +292,9 @@ class ShaReD:
         std = standardize(stats, expansion, cohort.feature_names, zscore_neurons=self.zscore)
         act = std.active
         d = int(self.n_components)
-        n_total = sum(s.n_neurons for s in cohort)
-        if d > act.sum() or d > n_total:
-            raise DataError(
-                f"n_components={d} is more than the data support: the design has "
-                f"{int(act.sum())} informative columns ({p} features x "
-                f"{expansion.n_per_feature} lags/basis) and the cohort {n_total} neurons"
-            )
-        C, G = self._problem(std)
-        w = self._weights(std, cohort)
-        fit = fit_subspace(
-            C,
-            G,
-            w,
+        self._check_rank(std, cohort, d)
+        problem = self._subspace_problem(std, cohort)
+        fit = problem.fit(
             d,
             max_iter=self.max_iter,
             tol=self.tol,
@@ -312,10 +302,10 @@ class ShaReD:
             seed=self.random_state,
             init=None if init is None else init[act],
         )
-        C_bar, G_bar = np.tensordot(w, C, axes=1), np.tensordot(w, G, axes=1)
+        w = problem.weights
         cov_pooled = std.cov[:, act][:, :, act].sum(axis=0) / std.count.sum()
         sign_map = expansion.lag_matrix(p)[:, act]
-        W_act, evals = canonical_basis(fit.W, C_bar, G_bar, cov_pooled, sign_map)
+        W_act, evals = canonical_basis(fit.W, problem.C_bar, problem.G_bar, cov_pooled, sign_map)
         W = np.zeros((expansion.n_columns(p), d))
         W[act] = W_act
 
@@ -334,17 +324,34 @@ class ShaReD:
         self.session_weights_ = pd.Series(
             w, index=pd.Index(cohort.names, name="session"), name="weight"
         )
-        self.session_fits_ = {}
-        for i, (session, st) in enumerate(zip(cohort, stats, strict=True)):
-            self.session_fits_[session.name] = self._session_fit(std, i, st, session)
+        readouts = self._readouts(std)
+        self.session_fits_ = {
+            session.name: self._session_fit(std, i, st, session, readouts[i])
+            for i, (session, st) in enumerate(zip(cohort, stats, strict=True))
+        }
         self.loadings_ = self._loadings(cohort.rate)
         return self
 
-    def _problem(self, std: Standardized) -> tuple[np.ndarray, np.ndarray]:
-        """``C_s + alpha I`` and ``G_s`` restricted to informative columns, (S, q', q')."""
+    def _check_rank(self, std: Standardized, cohort: Cohort, d: int) -> None:
+        act, p = std.active, len(cohort.feature_names)
+        n_total = sum(s.n_neurons for s in cohort)
+        if d > act.sum() or d > n_total:
+            raise DataError(
+                f"n_components={d} is more than the data support: the design has "
+                f"{int(act.sum())} informative columns ({p} features x {act.size // p} "
+                f"lags/basis) and the cohort {n_total} neurons"
+            )
+
+    def _ridge_cov(self, std: Standardized) -> np.ndarray:
+        """``C_s + alpha I`` restricted to informative columns, (S, q', q')."""
         act = std.active
-        qa = int(act.sum())
-        C = std.cov[:, act][:, :, act] + self.alpha * np.eye(qa)
+        return std.cov[:, act][:, :, act] + self.alpha * np.eye(int(act.sum()))
+
+    def _subspace_problem(self, std: Standardized, cohort: Cohort) -> SubspaceProblem:
+        """The solver's problem for standardized statistics: ``C_s + alpha I`` and ``G_s`` on
+        informative columns, and the session weights."""
+        act = std.active
+        C = self._ridge_cov(std)
         G = np.empty_like(C)
         for i, (A, yy) in enumerate(zip(std.cross, std.y_sq, strict=True)):
             A = A[act]
@@ -355,7 +362,7 @@ class ShaReD:
                 K = np.linalg.cholesky(yy + eps * np.eye(yy.shape[0]))
                 B = np.linalg.solve(K, A.T)  # K^-1 A'
                 G[i] = B.T @ B
-        return C, G
+        return SubspaceProblem.build(C, G, self._weights(std, cohort))
 
     def _weights(self, std: Standardized, cohort: Cohort) -> np.ndarray:
         S = len(std.names)
@@ -384,12 +391,25 @@ class ShaReD:
             raise ValueError(f"session weights must be non-negative and not all zero, got {w}")
         return w / w.sum()
 
-    def _session_fit(
-        self, std: Standardized, i: int, stats: SessionStats, session: Session
-    ) -> SessionFit:
+    def _readouts(self, std: Standardized) -> list[np.ndarray]:
+        """Readout ``V_s`` (d, n_s) of every session of ``std`` from ``coef_``."""
         act = std.active
-        C = std.cov[i][np.ix_(act, act)] + self.alpha * np.eye(int(act.sum()))
-        V = readout(self.coef_[act], C, std.cross[i][act])
+        A = np.concatenate([a[act] for a in std.cross], axis=1)
+        session = np.repeat(np.arange(len(std.cross)), [a.shape[1] for a in std.cross])
+        V = readout(self.coef_[act], self._ridge_cov(std), A, session)
+        return np.split(V, np.cumsum([a.shape[1] for a in std.cross])[:-1], axis=1)
+
+    def _session_fit(
+        self,
+        std: Standardized,
+        i: int,
+        stats: SessionStats,
+        session: Session,
+        V: np.ndarray | None = None,
+    ) -> SessionFit:
+        """Session ``i`` of ``std`` as a :class:`SessionFit`; its readout ``V`` is computed
+        unless given."""
+        V = self._readouts(std)[i] if V is None else V
         mean_phi, mean_y = stats.means()
         return SessionFit(
             session.name,
