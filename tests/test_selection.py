@@ -8,7 +8,7 @@ import pytest
 
 import sharedrep as sr
 from sharedrep.errors import DataError
-from sharedrep.selection import FoldStats, _model_fitter, one_se_choice
+from sharedrep.selection import FoldStats, _cv_fold, one_se_choice
 from sharedrep.stats import fold_labels
 
 
@@ -24,26 +24,45 @@ def _subset(session: sr.Session, mask: np.ndarray) -> sr.Session:
     )
 
 
+def _heldout_from_raw(cohort, params, K, k):
+    """Residual and total sums of squares of fold k, from a model refitted on the raw data of
+    the other folds (the independent computation)."""
+    labels = [fold_labels(s, K) for s in cohort]
+    train = sr.Cohort([_subset(s, lab != k) for s, lab in zip(cohort, labels, strict=True)])
+    test = [_subset(s, lab == k) for s, lab in zip(cohort, labels, strict=True)]
+    model = sr.ShaReD(**params).fit(train)
+    out = []
+    for s in test:
+        pred = model.predict(s).to_numpy()
+        y = np.asarray(s.neural)
+        ok = np.isfinite(pred[:, 0])
+        out.append((((y[ok] - pred[ok]) ** 2).sum(0), ((y[ok] - y[ok].mean(0)) ** 2).sum(0)))
+    return out
+
+
 def test_fold_subtraction_matches_refit_from_raw_data():
     cohort, truth = sr.simulate.cohort(n_sessions=3, n_samples=(700, 900), seed=4)
     params = dict(n_components=2, alpha=3.0, lags=truth.lags)
     K = 4
     fs = FoldStats.compute(cohort, sr.TemporalExpansion(truth.lags), K)
-    fitter = _model_fitter(fs, params)
+
+    def fitter(k):  # FoldStats.heldout's protocol (encoding maps, transfer)
+        m = sr.ShaReD(**params).fit_from_stats(fs.train(k), fs.cohort)
+        return m.coef_, m._column_scale, m.session_fits_
+
+    others = {key: v for key, v in params.items() if key not in ("n_components", "alpha")}
+    offsets = np.cumsum([0] + [s.n_neurons for s in cohort])
     for k in (0, 2):
+        ref = _heldout_from_raw(cohort, params, K, k)
         _, sse, sst = fs.heldout(fitter, folds=[k])
-        labels = [fold_labels(s, K) for s in cohort]
-        train = sr.Cohort([_subset(s, lab != k) for s, lab in zip(cohort, labels, strict=True)])
-        test = [_subset(s, lab == k) for s, lab in zip(cohort, labels, strict=True)]
-        model = sr.ShaReD(**params).fit(train)
-        for i, s in enumerate(test):
-            pred = model.predict(s).to_numpy()
-            y = np.asarray(s.neural)
-            ok = np.isfinite(pred[:, 0])
-            resid = ((y[ok] - pred[ok]) ** 2).sum(0)
-            total = ((y[ok] - y[ok].mean(0)) ** 2).sum(0)
+        # cross-validation's task: ranks 1 then 2 (2 starts from 1), scored in latent space
+        cv_sse, cv_sst = _cv_fold(fs, k, params["alpha"], [1, 2], others)
+        for i, (resid, total) in enumerate(ref):
             np.testing.assert_allclose(sse[i], resid, rtol=1e-7)
             np.testing.assert_allclose(sst[i], total, rtol=1e-9)
+            sl = slice(offsets[i], offsets[i + 1])
+            np.testing.assert_allclose(cv_sse[1, sl], resid, rtol=1e-7)
+            np.testing.assert_allclose(cv_sst[1, sl], total, rtol=1e-9)
 
 
 def test_one_se_rule_picks_simplest_within_one_standard_error():

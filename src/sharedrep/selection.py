@@ -15,6 +15,7 @@ import copy
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,8 @@ from .errors import DataError
 from .estimator import SessionFit, ShaReD
 from .features import TemporalExpansion
 from .metrics import Scores, _r2
-from .stats import SessionStats, cohort_stats
+from .solver import readout
+from .stats import SessionStats, StackedStats, cohort_stats, stack, standardize
 
 __all__ = [
     "CVResults",
@@ -40,8 +42,9 @@ __all__ = [
 #: default ridge grid, in the units of ``ShaReD.alpha`` (summed squared standardized behavior)
 DEFAULT_ALPHAS = (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0)
 RULES = ("1se", "max")
-#: optimiser tolerance of the many fits inside cross-validation: the held-out R² it changes
-#: is far below the fold-to-fold standard error (the final refit uses the model's own ``tol``)
+#: optimiser tolerance of the many fits inside cross-validation: on the core benchmark's cohort
+#: it moves no grid point's held-out R² by more than 0.05 of its standard error over folds
+#: against tol 1e-10 (benchmarks/bench_cv_tolerance.py); the final refit uses the model's ``tol``
 CV_TOL = 1e-6
 
 
@@ -118,6 +121,13 @@ class FoldStats:
     def test(self, k: int | Sequence[int]) -> list[SessionStats]:
         """Statistics of fold(s) ``k`` alone in every session."""
         return [s.block(k) for s in self.stats]
+
+    def test_stacked(self, k: int) -> StackedStats:
+        """Statistics of fold ``k`` of every session, side by side (cached)."""
+        cache = self.__dict__.setdefault("_test", {})
+        if k not in cache:
+            cache[k] = stack(self.test(k))
+        return cache[k]
 
     def total(self) -> list[SessionStats]:
         """Whole-session statistics (all folds summed)."""
@@ -216,24 +226,74 @@ def score_block(
     return block.residual_ss(coef, fit.intercept(coef))
 
 
-def _model_fitter(
-    folds: FoldStats, params: Mapping[str, Any], warm: dict | None = None
-) -> Callable[[int], tuple[np.ndarray, np.ndarray, Mapping[str, SessionFit]]]:
-    """Fold ``k`` -> a ShaReD fitted on the training statistics of every session.
+def _cv_fold(
+    folds: FoldStats, k: int, alpha: float, ranks: Sequence[int], params: Mapping[str, Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out sums of squares of fold ``k`` of every session, for each rank at one ``alpha``.
 
-    ``warm`` maps a rank to an earlier solution of that rank (read here, never written): the
-    training sets of different folds and grid points overlap, so it starts the optimiser close
-    to its answer (it is used only where it beats the default start). Every fold of one call
-    starts from the same ``warm``, so the fold fits are independent tasks and their results do
-    not depend on the order in which they run (threads, a cluster).
+    The training problem of the fold is standardized and whitened once and every rank is
+    fitted from it, each starting from the solution of the rank below (completed with the best
+    pooled directions orthogonal to it; the default start is kept where it starts higher).
+    Readouts and held-out scores stay in the ``d`` latent dimensions, all sessions at once.
+    The task reads only ``folds``: fold fits can run in any order, in threads or on a cluster.
+
+    Parameters
+    ----------
+    folds : FoldStats
+    k : int
+        Held-out fold.
+    alpha : float
+    ranks : sequence of int
+        Increasing.
+    params : mapping
+        The other :class:`~sharedrep.ShaReD` parameters.
+
+    Returns
+    -------
+    sse, sst : ndarray, shape (len(ranks), N)
+        Per rank, the residual and total sums of squares of every neuron of the cohort on fold
+        ``k`` (sessions' neurons side by side, in cohort order).
     """
-    init = None if warm is None else warm.get(params["n_components"])
+    cohort = folds.cohort
+    model = ShaReD(**params, n_components=max(ranks), alpha=alpha)
+    train = folds.train(k)
+    std = standardize(
+        train, model._check_params(), cohort.feature_names, zscore_neurons=model.zscore
+    )
+    model._check_rank(std, cohort, max(ranks))
+    problem = model._subspace_problem(std, cohort)
+    act = std.active
+    A = np.concatenate([a[act] for a in std.cross], axis=1)
+    neural_scale = np.concatenate(std.neural_scale)
+    mean_phi, mean_y = stack(train).means()
+    test = folds.test_stacked(k)
+    sse = np.empty((len(ranks), test.session.size))
+    sst = np.empty_like(sse)
+    W = None
+    for j, d in enumerate(ranks):
+        W = problem.fit(
+            d,
+            max_iter=model.max_iter,
+            tol=model.tol,
+            n_restarts=model.n_restarts,
+            seed=model.random_state,
+            init=W,
+        ).W
+        # the model in raw units: coef = basis @ readout, intercept from the training means
+        V = readout(W, problem.C, A, test.session) * neural_scale
+        basis = np.zeros((act.size, d))
+        basis[act] = std.column_scale[act, None] * W
+        intercept = mean_y - np.einsum("nd,dn->n", (mean_phi @ basis)[test.session], V)
+        sse[j], sst[j] = test.residual_ss(V, intercept, basis)
+    return sse, sst
 
-    def fitter(k: int) -> tuple[np.ndarray, np.ndarray, Mapping[str, SessionFit]]:
-        m = ShaReD(**params).fit_from_stats(folds.train(k), folds.cohort, init=init)
-        return m.coef_, m._column_scale, m.session_fits_
 
-    return fitter
+def _session_means(values: np.ndarray, session: np.ndarray, n_sessions: int) -> np.ndarray:
+    """Mean of the finite ``values`` (N,) of each session's neurons, NaN where none is finite."""
+    ok = np.isfinite(values)
+    total = np.bincount(session[ok], weights=values[ok], minlength=n_sessions)
+    count = np.bincount(session[ok], minlength=n_sessions)
+    return np.divide(total, count, out=np.full(n_sessions, np.nan), where=count > 0)
 
 
 # -- cross-validation ---------------------------------------------------------------------------
@@ -373,55 +433,82 @@ def _cross_validate_stats(
     p = dict(params)
     if cv_tol is not None:
         p["tol"] = max(float(p.get("tol", 0.0)), cv_tol)
-    K = folds.n_folds
-    fold_rows, ses_rows, neu_rows, summary_rows = [], [], [], []
-    meta = [(s.subject, s.condition) for s in cohort]
-    warm: dict[int, np.ndarray] = {}
-    for a in grid_a:
-        for d in grid_d:
-            coefs: list[np.ndarray] = []
-            per_fold, sse, sst = folds.heldout(
-                _model_fitter(folds, {**p, "n_components": d, "alpha": a}, warm), coefs=coefs
-            )
-            warm[d] = coefs[0]  # the next grid point of this rank starts here
-            r2s = [_r2(e, t) for e, t in zip(sse, sst, strict=True)]
-            ses_r2 = np.array([np.nanmean(r) if np.isfinite(r).any() else np.nan for r in r2s])
-            pooled_fold = np.nanmean(per_fold, axis=1)
-            se = float(np.std(pooled_fold, ddof=1) / np.sqrt(K)) if K > 1 else np.nan
-            summary_rows.append((d, a, float(np.nanmean(ses_r2)), se))
-            for i, s in enumerate(cohort):
-                ses_rows.append((d, a, s.name, *meta[i], ses_r2[i]))
-                for k in range(K):
-                    fold_rows.append((d, a, k, s.name, per_fold[k, i]))
-                neu_rows.append(
-                    pd.DataFrame(
-                        {
-                            "n_components": d,
-                            "alpha": a,
-                            "session": s.name,
-                            "subject": meta[i][0],
-                            "condition": meta[i][1],
-                            "neuron": list(s.neuron_names),
-                            "r2": r2s[i],
-                        }
-                    )
-                )
+    K, S = folds.n_folds, len(cohort)
+    # one task per (alpha, fold), each fitting every rank (backend hook, as in heldout)
+    from .backend import get_backend
+
+    alphas, ks = zip(*[(a, k) for a in grid_a for k in range(K)], strict=True)
+    task = partial(_cv_fold, folds, ranks=grid_d, params=p)
+    results = get_backend().map(task, ks, alphas)
+    session = folds.test_stacked(0).session
+    summary_rows, ses_r2, fold_r2, neu_r2 = [], [], [], []
+    for i, a in enumerate(grid_a):
+        sse = np.stack([results[i * K + k][0] for k in range(K)])  # (K, D, N)
+        sst = np.stack([results[i * K + k][1] for k in range(K)])
+        per_fold = np.array(
+            [[_session_means(r, session, S) for r in _r2(sse[k], sst[k])] for k in range(K)]
+        )  # (K, D, S)
+        r2 = _r2(sse.sum(axis=0), sst.sum(axis=0))  # (D, N), folds pooled
+        ses = np.array([_session_means(r, session, S) for r in r2])  # (D, S)
+        se = np.std(np.nanmean(per_fold, axis=2), axis=0, ddof=1) / np.sqrt(K)
+        summary_rows += [
+            (d, a, float(np.nanmean(ses[j])), float(se[j])) for j, d in enumerate(grid_d)
+        ]
+        ses_r2.append(ses)
+        fold_r2.append(per_fold)
+        neu_r2.append(r2)
     summary = pd.DataFrame(summary_rows, columns=["n_components", "alpha", "r2", "se"])
     summary = summary.set_index(["n_components", "alpha"]).sort_index()
     d_best, a_best = one_se_choice(summary, rule)
     summary["chosen"] = [(d, a) == (d_best, a_best) for d, a in summary.index]
     return CVResults(
         summary=summary,
-        session=pd.DataFrame(
-            ses_rows, columns=["n_components", "alpha", "session", "subject", "condition", "r2"]
-        ),
-        neuron=pd.concat(neu_rows, ignore_index=True),
-        folds=pd.DataFrame(fold_rows, columns=["n_components", "alpha", "fold", "session", "r2"]),
+        session=_long_table(cohort, grid_a, grid_d, np.stack(ses_r2), "session"),
+        neuron=_long_table(cohort, grid_a, grid_d, np.stack(neu_r2), "neuron"),
+        folds=_long_table(cohort, grid_a, grid_d, np.stack(fold_r2), "fold"),
         n_components=d_best,
         alpha=a_best,
         rule=rule,
         n_folds=K,
     )
+
+
+def _long_table(
+    cohort: Cohort, grid_a: list[float], grid_d: list[int], r2: np.ndarray, level: str
+) -> pd.DataFrame:
+    """A long table of held-out R² over the grid, alpha-major then rank.
+
+    ``r2`` is ``(A, D, S)`` per session, ``(A, D, N)`` per neuron, or ``(A, K, D, S)`` per fold
+    and session.
+    """
+    A, D = len(grid_a), len(grid_d)
+    names = np.array(cohort.names, dtype=object)
+    if level == "fold":
+        K = r2.shape[1]
+        r2 = r2.transpose(0, 2, 1, 3)  # (A, D, K, S)
+        inner = {"fold": np.repeat(np.arange(K), len(cohort)), "session": np.tile(names, K)}
+    elif level == "session":
+        inner = {
+            "session": names,
+            "subject": [s.subject for s in cohort],
+            "condition": [s.condition for s in cohort],
+        }
+    else:
+        sizes = [s.n_neurons for s in cohort]
+        inner = {
+            "session": np.repeat(names, sizes),
+            "subject": np.repeat(np.array([s.subject for s in cohort], dtype=object), sizes),
+            "condition": np.repeat(np.array([s.condition for s in cohort], dtype=object), sizes),
+            "neuron": np.concatenate([np.asarray(s.neuron_names) for s in cohort]),
+        }
+    m = r2.size // (A * D)
+    columns = {
+        "n_components": np.tile(np.repeat(grid_d, m), A),
+        "alpha": np.repeat(grid_a, D * m),
+        **{key: np.tile(np.asarray(v), A * D) for key, v in inner.items()},
+        "r2": r2.ravel(),
+    }
+    return pd.DataFrame(columns)
 
 
 def cross_validate(
@@ -442,7 +529,10 @@ def cross_validate(
     every session at once, ``W`` and all readouts are fitted on the rest, and each session's
     held-out fold is scored with its own readout. The statistics are computed in ONE pass over
     the data; training statistics are obtained by subtracting the held-out fold, so the cost
-    of the grid is that of small q-space problems.
+    of the grid is that of small q-space problems: one task per ``(alpha, fold)`` prepares its
+    training problem once and fits the ranks in increasing order, each from the solution of
+    the rank below (see :meth:`~sharedrep.solver.SubspaceProblem.start`). The tasks are
+    independent, so results do not depend on the order in which threads or a cluster run them.
 
     Parameters
     ----------
