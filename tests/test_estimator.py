@@ -8,7 +8,7 @@ import scipy.linalg as sla
 
 import sharedrep as sr
 from conftest import reduced_rank_ridge, reference_design
-from sharedrep.solver import subspace_objective
+from sharedrep.solver import SubspaceProblem, subspace_objective
 
 
 def _standardized_single(session, lags):
@@ -273,3 +273,31 @@ def test_restarts_never_lower_the_objective():
     assert more.objective_ >= plain.objective_ * (1 - 1e-12)
     again = sr.ShaReD(3, lags=[0, 1], n_restarts=4).fit(cohort)
     np.testing.assert_array_equal(again.coef_, more.coef_)
+
+
+def test_start_completes_a_smaller_rank_solution():
+    """Cross-validation fits rank d from rank d-1: the start keeps that solution and adds the
+    best pooled direction orthogonal to it (found here by brute force in its complement)."""
+    rng = np.random.default_rng(3)
+    S, q = 4, 8
+    X = rng.normal(size=(S, 60, q))
+    A = rng.normal(size=(S, q, 5))
+    C = X.transpose(0, 2, 1) @ X + np.eye(q)
+    G = A @ A.transpose(0, 2, 1)
+    problem = SubspaceProblem.build(C, G, np.full(S, 1.0 / S))
+    W2 = problem.fit(2).W
+    U = problem.start(3, init=W2)
+    np.testing.assert_allclose(U.T @ U, np.eye(3), atol=1e-12)
+    default = problem.objective(problem.starts[:, :3])[0]
+    assert problem.objective(U)[0] >= default
+    W_start = problem.L_inv.T @ U  # back to the original coordinates
+    coef, *_ = np.linalg.lstsq(W_start, W2, rcond=None)
+    np.testing.assert_allclose(W_start @ coef, W2, atol=1e-10)  # span(W2) is kept
+    # the added direction: the top of the pooled whitened G in the complement of span(W2)
+    U2, _ = np.linalg.qr(problem.L.T @ W2)
+    comp = sla.null_space(U2.T)
+    best = np.linalg.eigvalsh(comp.T @ problem.G_white @ comp)[-1]
+    u3 = U[:, 2]
+    assert u3 @ problem.G_white @ u3 == pytest.approx(best, rel=1e-10)
+    with pytest.raises(ValueError, match="more than n_components"):
+        problem.start(1, init=W2)

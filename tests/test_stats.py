@@ -8,7 +8,7 @@ import pytest
 import sharedrep as sr
 from conftest import reference_design
 from sharedrep.features import TemporalExpansion, raised_cosine_basis, valid_rows
-from sharedrep.stats import fold_labels
+from sharedrep.stats import fold_labels, stack
 
 
 def _direct(session, lags, basis=None, rows_mask=None):
@@ -129,6 +129,30 @@ def test_residual_sums_match_direct_prediction(small_cohort):
     sse, sst = st.residual_ss(coef, icpt)
     np.testing.assert_allclose(sse, ((Y - icpt - Phi @ coef) ** 2).sum(0), rtol=1e-9)
     np.testing.assert_allclose(sst, ((Y - Y.mean(0)) ** 2).sum(0), rtol=1e-9)
+
+
+def test_stacked_low_rank_scores_match_direct_prediction(small_cohort):
+    """Several sessions scored at once, with coef = basis @ readout kept factored."""
+    cohort, _ = small_cohort
+    rng = np.random.default_rng(2)
+    exp = TemporalExpansion([-1, 0, 2])
+    sessions = list(cohort)[:3]
+    stacked = stack([sr.compute_stats(s, exp) for s in sessions])
+    q, d = exp.n_columns(cohort[0].n_features), 2
+    basis = rng.normal(size=(q, d))
+    readout = rng.normal(size=(d, stacked.session.size))
+    icpt = rng.normal(size=stacked.session.size)
+    sse, sst = stacked.residual_ss(readout, icpt, basis)
+    for i, s in enumerate(sessions):
+        sl = slice(stacked.offsets[i], stacked.offsets[i + 1])
+        Phi, rows = reference_design(np.asarray(s.behavior), exp.lags, s.segments)
+        Y = np.asarray(s.neural)[rows]
+        pred = icpt[sl] + Phi @ basis @ readout[:, sl]
+        np.testing.assert_allclose(sse[sl], ((Y - pred) ** 2).sum(0), rtol=1e-9)
+        np.testing.assert_allclose(sst[sl], ((Y - Y.mean(0)) ** 2).sum(0), rtol=1e-9)
+        mean_phi, mean_y = stacked.means()
+        np.testing.assert_allclose(mean_phi[i], Phi.mean(0), atol=1e-12)
+        np.testing.assert_allclose(mean_y[sl], Y.mean(0), atol=1e-12)
 
 
 def test_statistics_never_modify_the_input(small_cohort):
