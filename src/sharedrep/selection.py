@@ -4,9 +4,10 @@ Everything here rests on one piece of machinery, :class:`FoldStats`: the statist
 session are computed ONCE, per fold (whole segments, or contiguous blocks; the same fold index in
 every session). The training statistics of fold ``k`` are ``total - fold k`` (a subtraction in
 q-space) and the held-out fold is scored from its own statistics
-(:meth:`~sharedrep.stats.SessionStats.residual_ss`), so no fit or score ever reads the raw data
-again. Cross-validation, transfer to a new animal and the held-out R² of the encoding map
-(:mod:`sharedrep.inference`) all go through :meth:`FoldStats.heldout`.
+(:meth:`~sharedrep.stats.StackedStats.residual_ss`), so no fit or score ever reads the raw data
+again. Cross-validation scores every rank of a training fold from one prepared problem
+(:func:`_cv_fold`); transfer to a new animal and the held-out R² of the encoding map
+(:mod:`sharedrep.inference`) go through :meth:`FoldStats.heldout`, which takes any fitter.
 """
 
 from __future__ import annotations
@@ -138,7 +139,6 @@ class FoldStats:
         fitter: Callable[[int], tuple[np.ndarray, np.ndarray, Mapping[str, SessionFit]]],
         sessions: Sequence[int] | None = None,
         folds: Iterable[int] | None = None,
-        coefs: list[np.ndarray] | None = None,
     ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
         """Held-out residual and total sums of squares, fold by fold.
 
@@ -152,12 +152,10 @@ class FoldStats:
             Positions of the sessions to score (default all).
         folds : iterable of int, optional
             Folds to hold out (default all).
-        coefs : list, optional
-            If given, each fold's ``W`` is appended to it (in fold order).
 
         Returns
         -------
-        fold_sums : ndarray, shape (n_folds_used, n_sessions_scored, 2)
+        per_fold : ndarray, shape (n_folds_used, n_sessions_scored)
             Per fold and session, the mean over neurons of the held-out R² of that fold (the
             spread over folds gives the standard error of cross-validation).
         sse, sst : list of ndarray, shape (n_s,)
@@ -174,8 +172,6 @@ class FoldStats:
         from .backend import get_backend
 
         fitted = get_backend().map(fitter, ks)
-        if coefs is not None:
-            coefs.extend(W for W, _, _ in fitted)
         for a, (k, (W, col, fits)) in enumerate(zip(ks, fitted, strict=True)):
             for b, i in enumerate(idx):
                 fit = fits[self.cohort.names[i]]
