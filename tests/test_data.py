@@ -155,3 +155,28 @@ def test_cohort_access_and_table(small_cohort):
     assert (table["samples"] == [s.n_samples for s in cohort]).all()
     with pytest.raises(KeyError, match="no session named 'nope'"):
         cohort["nope"]
+
+
+def test_metadata_only_copy_keeps_names_and_refuses_reads(small_cohort):
+    cohort, truth = small_cohort
+    bare = cohort.without_data()
+    assert bare.names == cohort.names and bare.feature_names == cohort.feature_names
+    for s, b in zip(cohort, bare, strict=True):
+        assert (b.n_samples, b.n_neurons, b.neuron_names) == (
+            s.n_samples,
+            s.n_neurons,
+            s.neuron_names,
+        )
+        np.testing.assert_array_equal(b.segments, s.segments)
+    with pytest.raises(sr.DataError, match=r"session 'session1'.*no neural data"):
+        np.asarray(bare[1].neural)
+    with pytest.raises(sr.DataError, match="no behavior data"):
+        bare[0].behavior[:10]
+    # the original keeps its data, and a fit from statistics needs only the metadata
+    model = sr.ShaReD(2, lags=truth.lags).fit(cohort)
+    stats = sr.stats.cohort_stats(cohort, model.expansion_)
+    again = sr.ShaReD(2, lags=truth.lags).fit_from_stats(stats, bare)
+    np.testing.assert_array_equal(again.coef_, model.coef_)
+    # work that needs the recordings says which session is missing its data
+    with pytest.raises(sr.DataError, match="session 'session0'"):
+        sr.ShaReD(2, lags=truth.lags).fit(bare)

@@ -175,3 +175,16 @@ def test_statistics_pass_leaves_the_data_untouched_and_chunks_agree():
         np.testing.assert_allclose(a, b, atol=1e-12)
     for a, b in zip(one.centered(), chunked.centered(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
+
+
+def test_fold_statistics_travel_without_the_recordings():
+    """Fold fits may run on a cluster: what they carry is statistics, not data."""
+    import pickle
+
+    cohort, truth = sr.simulate.cohort(n_sessions=2, n_samples=20000, n_neurons=60, seed=1)
+    fs = FoldStats.compute(cohort, sr.TemporalExpansion(truth.lags), 3)
+    data_bytes = sum(np.asarray(s.behavior).nbytes + np.asarray(s.neural).nbytes for s in cohort)
+    assert len(pickle.dumps(fs)) < data_bytes / 4
+    clone = pickle.loads(pickle.dumps(fs))
+    assert clone.cohort.names == cohort.names
+    np.testing.assert_array_equal(clone.stats[1].phi_y, fs.stats[1].phi_y)

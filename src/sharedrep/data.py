@@ -80,6 +80,23 @@ def _as_table(
     return values, names, index
 
 
+class _LeftBehind:
+    """Stands in for an array of a metadata-only session: it has a shape, it cannot be read."""
+
+    def __init__(self, shape: tuple[int, ...], session: str | None, what: str) -> None:
+        self.shape, self.ndim = tuple(shape), len(shape)
+        self._message = (
+            f"session {session!r}: this copy of the session has no {what} data (it was made "
+            "by without_data() to carry metadata only); use the original session"
+        )
+
+    def __getitem__(self, key: Any) -> Any:
+        raise DataError(self._message)
+
+    def __array__(self, *args: Any, **kwargs: Any) -> Any:
+        raise DataError(self._message)
+
+
 class Session:
     """One recording: behavior and neural activity on a common time base.
 
@@ -299,6 +316,26 @@ class Session:
 
         return read_npz(path, **kwargs)
 
+    def without_data(self) -> Session:
+        """A copy that keeps everything but the behavior and neural arrays.
+
+        Names, segments, metadata and shapes are kept; reading the arrays raises a
+        :class:`~sharedrep.errors.DataError`. Work that needs only the metadata (fits from
+        statistics, tables) sends this to a cluster instead of the recording.
+
+        Examples
+        --------
+        >>> import numpy as np, sharedrep as sr
+        >>> s = sr.Session(np.zeros((100, 2)), np.ones((100, 5)), name="m1").without_data()
+        >>> s.n_samples, s.n_neurons
+        (100, 5)
+        """
+        new = object.__new__(Session)
+        new.__dict__.update(self.__dict__)
+        new.behavior = _LeftBehind(self.behavior.shape, self.name, "behavior")
+        new.neural = _LeftBehind(self.neural.shape, self.name, "neural")
+        return new
+
     def replace(self, **changes: Any) -> Session:
         """Return a shallow copy with some metadata fields changed (arrays are shared)."""
         new = object.__new__(Session)
@@ -404,6 +441,10 @@ class Cohort(Sequence[Session]):
     def rate(self) -> float | None:
         """Common sampling rate in Hz, if any session declares one."""
         return next((s.rate for s in self._sessions if s.rate is not None), None)
+
+    def without_data(self) -> Cohort:
+        """The cohort with every session's arrays left behind (see :meth:`Session.without_data`)."""
+        return Cohort([s.without_data() for s in self])
 
     def subset(self, names: Iterable[str]) -> Cohort:
         """Cohort of the named sessions, in the given order."""

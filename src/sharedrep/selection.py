@@ -57,6 +57,9 @@ class FoldStats:
     Attributes
     ----------
     cohort : Cohort
+        The sessions' metadata (names, neurons, subjects, segments) without their data
+        (:meth:`~sharedrep.data.Cohort.without_data`): everything here works from ``stats``, so
+        fold fits sent to a cluster do not carry the recordings.
     expansion : TemporalExpansion
     stats : list of SessionStats
         One per session, each with ``n_folds`` blocks (fold ``k`` is block ``k`` in every
@@ -102,7 +105,7 @@ class FoldStats:
         stats = cohort_stats(
             cohort, expansion, n_folds=int(n_folds), gram=gram, chunk_size=chunk_size
         )
-        return cls(cohort, expansion, stats)
+        return cls(cohort.without_data(), expansion, stats)
 
     @property
     def n_folds(self) -> int:
