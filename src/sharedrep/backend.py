@@ -187,8 +187,13 @@ class DaskBackend:
         """
         # sessions travel as file references where they can (see sources.portable)
         args = [[_portable_arg(a) for a in it] for it in iterables]
+        if not args or not args[0]:
+            return []
+        # the function goes to the workers once, not inside every task: it may carry the
+        # data every task shares (a partial over a cohort's fold statistics, tens of MB)
+        [shared_fn] = self.client.scatter([fn], broadcast=True, hash=False)
         futures = self.client.map(
-            _call_recording_warnings, [fn] * len(args[0]) if args else [], *args,
+            _call_recording_warnings, [shared_fn] * len(args[0]), *args,
             pure=False, retries=self.retries,
         )  # fmt: skip
         out = []
