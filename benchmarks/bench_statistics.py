@@ -8,12 +8,15 @@ the reference). Measured:
 * 5-fold cross-validation over ranks 1..10 at one alpha (the issue's target: <= 3x one fit),
   and over ranks 1..10 x 3 alphas;
 * ``encoding_map`` with a 1000-shift circular null (target: <= 10x one fit), and the part of it
-  that is the FFT null itself (latents, FFT cross-correlations, p-values).
+  that is the FFT null itself (latents, FFT cross-correlations, p-values);
+* with ``--cluster N``: the CV over ranks x 3 alphas again, its fold tasks on a local Dask
+  cluster of N single-threaded worker processes (what the tasks carry to the workers shows
+  here; the statistics pass stays in process).
 
 Usage::
 
     python benchmarks/bench_statistics.py [--sessions 20] [--samples 20000] [--neurons 200]
-        [--out benchmarks/results/statistics.md]
+        [--cluster 2] [--out benchmarks/results/statistics.md]
 
 Set ``OPENBLAS_NUM_THREADS=1`` to pin BLAS to one thread (the q-space loops are then faster on
 a small, shared machine; the statistics pass is slower).
@@ -26,12 +29,13 @@ import os
 import platform
 import time
 import warnings
+from functools import partial
 
 import numpy as np
 
 import sharedrep as sr
 from _common import LAGS, core_cohort, emit
-from sharedrep import inference
+from sharedrep import inference, selection
 from sharedrep.selection import FoldStats
 
 
@@ -52,8 +56,10 @@ def main() -> None:
     ap.add_argument("--neurons", type=int, default=200)
     ap.add_argument("--components", type=int, default=4, help="true rank; also the fit's")
     ap.add_argument("--n-null", type=int, default=1000)
+    ap.add_argument("--cluster", type=int, default=0, help="also time CV on N local workers")
     ap.add_argument("--out", default=None, help="append a markdown report to this file")
     args = ap.parse_args()
+    threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")  # use_cluster sets it to 1
     warnings.simplefilter("ignore", sr.SharedRepWarning)
     lags = LAGS
     cohort, _ = core_cohort(
@@ -75,15 +81,37 @@ def main() -> None:
 
     _, t_null = timed(null_only)
     _, t_pass = timed(FoldStats.compute, cohort, model.expansion_, 5)
+    if args.cluster:
+        # the grid from precomputed fold statistics, in process and with fold tasks on workers
+        folds = FoldStats.compute(cohort, model.expansion_, 5)
+        grid = (list(range(1, 11)), [1.0, 100.0, 10000.0])
+        params = selection._base_params(None, {"lags": lags})
+        run = partial(
+            selection._cross_validate_stats, folds, *grid, params, "1se", selection.CV_TOL
+        )
+        _, t_grid = timed(run)
+        client = sr.use_cluster(n_workers=args.cluster, threads_per_worker=1)
+        try:
+            _, t_dask = timed(run)
+        finally:
+            sr.use_serial()
+            client.close()
     rows = [
         ("one ShaReD.fit (reference)", t_fit, 1.0, ""),
         ("fold statistics pass (5 folds)", t_pass, t_pass / t_fit, ""),
         ("5-fold CV, ranks 1..10, 1 alpha", t_cv, t_cv / t_fit, "<= 3"),
         ("5-fold CV, ranks 1..10 x 3 alphas", t_cv3, t_cv3 / t_fit, ""),
+        *(
+            [
+                ("  its grid from fold statistics, in process", t_grid, t_grid / t_fit, ""),
+                (f"  the same on {args.cluster} local Dask workers", t_dask, t_dask / t_fit, ""),
+            ]
+            if args.cluster
+            else []
+        ),
         (f"encoding_map, {args.n_null}-shift circular null", t_em, t_em / t_fit, "<= 10"),
         (f"  of which the FFT null ({args.n_null} shifts)", t_null, t_null / t_fit, ""),
     ]
-    threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
     lines = [
         f"### {args.sessions} sessions x {args.samples} samples x {args.neurons} neurons, "
         f"q = {q}, d = {args.components}",
