@@ -404,7 +404,7 @@ def encoding_map(
             for pm in per_fold[:: max(1, K - 1)]
         )
         # held-out R², full model and each drop-one model, through the fold machinery
-        r2_full, delta = _heldout_r2(fs, i, s, per_fold, d)
+        r2_full, delta = _heldout_r2(fs, i, per_fold, d)
         obs, nulls, sst, n_used, shift0 = null_out[i]
         ess_obs, dess_obs = obs
         ess_null, dess_null = nulls
@@ -502,9 +502,10 @@ def _aligned(m: ShaReD, target_raw: np.ndarray, metric: np.ndarray) -> ShaReD:
 
 
 def _heldout_r2(
-    fs: FoldStats, i: int, session: Session, per_fold: list[ShaReD], d: int
+    fs: FoldStats, i: int, per_fold: list[ShaReD], d: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Held-out R² of session ``i`` (full model) and the drop-one ΔR² of each component."""
+    session = fs.cohort[i]  # metadata only: the fold fits below may run on a cluster
     # each fold's training statistics, standardized like that fold's model, serve every
     # readout below (full, drop-one and rank 0 refit only the readout on them)
     train = [fs.stats[i].without(k) for k in range(fs.n_folds)]
