@@ -264,7 +264,7 @@ def _cv_fold(
     act = std.active
     A = np.concatenate([a[act] for a in std.cross], axis=1)
     neural_scale = np.concatenate(std.neural_scale)
-    mean_phi, mean_y = stack(train).means()
+    trained = stack(train)  # for the intercepts: training means
     test = folds.test_stacked(k)
     sse = np.empty((len(ranks), test.session.size))
     sst = np.empty_like(sse)
@@ -278,12 +278,11 @@ def _cv_fold(
             seed=model.random_state,
             init=W,
         ).W
-        # the model in raw units: coef = basis @ readout, intercept from the training means
+        # the model in raw units: coef = basis @ readout
         V = readout(W, problem.C, A, test.session) * neural_scale
         basis = np.zeros((act.size, d))
         basis[act] = std.column_scale[act, None] * W
-        intercept = mean_y - np.einsum("nd,dn->n", (mean_phi @ basis)[test.session], V)
-        sse[j], sst[j] = test.residual_ss(V, intercept, basis)
+        sse[j], sst[j] = test.residual_ss(V, trained.intercept(V, basis), basis)
     return sse, sst
 
 

@@ -217,6 +217,14 @@ class StackedStats:
         mean_phi = self.sum_phi / self.count[:, None] + self.shift_phi
         return mean_phi, self.sum_y / self.count[self.session] + self.shift_y
 
+    def intercept(self, readout: np.ndarray, basis: np.ndarray | None = None) -> np.ndarray:
+        """Intercepts ``(N,)`` that centre the prediction ``phi @ basis @ readout`` on these
+        statistics' means (as :meth:`sharedrep.estimator.SessionFit.intercept` does for one
+        session); ``basis`` None means ``readout`` is the full ``(q, N)`` coefficient matrix."""
+        mean_phi, mean_y = self.means()
+        proj = mean_phi if basis is None else mean_phi @ basis
+        return mean_y - _rowdot(proj, readout, self.session)
+
     def residual_ss(
         self, readout: np.ndarray, intercept: np.ndarray, basis: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
