@@ -77,7 +77,9 @@ def main() -> None:
     def null_only() -> None:
         rng = np.random.default_rng(0)
         for s in cohort:
-            inference._null_stats(model, s, "none", [model], 5, "circular", args.n_null, None, rng)
+            inference.nulls._null_stats(
+                model, s, "none", [model], 5, "circular", args.n_null, None, rng
+            )
 
     _, t_null = timed(null_only)
     _, t_pass = timed(FoldStats.compute, cohort, model.expansion_, 5)

@@ -11,7 +11,7 @@ import xarray as xr
 
 import sharedrep as sr
 from sharedrep.errors import DataError, SharedRepWarning
-from sharedrep.inference import _circular_cross, _explained, _prev_fast_len, _shift_grid
+from sharedrep.inference.nulls import _circular_cross, _explained, _prev_fast_len, _shift_grid
 from sharedrep.stats import fold_labels
 from test_selection import _subset
 

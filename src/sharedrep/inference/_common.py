@@ -1,0 +1,55 @@
+"""Pieces every analysis of a fitted model shares: unwrapping, auxiliary refits, alignment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ..estimator import ShaReD
+from ..selection import CV_TOL
+
+
+def _unwrap(model: Any) -> ShaReD:
+    """The fitted ShaReD behind a model (a ShaReDCV gives its refitted best estimator)."""
+    best = getattr(model, "__dict__", {}).get("best_estimator_")
+    model = best if best is not None else model
+    if not isinstance(model, ShaReD):
+        raise TypeError(f"expected a fitted ShaReD or ShaReDCV, got {type(model).__name__}")
+    model._check_fitted()
+    return model
+
+
+def _aux_params(model: ShaReD) -> dict[str, Any]:
+    """The model's parameters for auxiliary refits (cross-fitting, bootstrap, folds).
+
+    Their optimiser tolerance is relaxed to ``CV_TOL`` (as in cross-validation): the
+    statistics they feed change far less than their own sampling variability.
+    """
+    params = model.get_params()
+    params["tol"] = max(float(params["tol"]), CV_TOL)
+    w = params["weights"]
+    if not isinstance(w, str | Mapping):
+        # explicit per-session weights: by name, so that refits on subsets of sessions work
+        params["weights"] = dict(zip(model.session_weights_.index, np.asarray(w), strict=True))
+    return params
+
+
+def _align(B: np.ndarray, target: np.ndarray, metric: np.ndarray) -> np.ndarray:
+    """``R`` minimising ``||B R - target||`` in the metric (each target column regressed on B)."""
+    M = B.T @ metric @ B
+    M = M + 1e-12 * np.trace(M) / max(M.shape[0], 1) * np.eye(M.shape[0])
+    return np.linalg.solve(M, B.T @ metric @ target)
+
+
+def _raw(model: ShaReD, W: np.ndarray | None = None) -> np.ndarray:
+    """``W`` (default the model's) as a map from the unscaled design, shape (q, d)."""
+    return model._column_scale[:, None] * (model.coef_ if W is None else W)
+
+
+def _filters(model: ShaReD, W: np.ndarray) -> np.ndarray:
+    """``W`` (..., q, d) in the model's standardized design units as filters (..., p, L, d)."""
+    p, d = model.n_features_in_, W.shape[-1]
+    filt = model.expansion_.lag_matrix(p) @ W
+    return filt.reshape(*W.shape[:-2], p, model.expansion_.lags.size, d)

@@ -1,0 +1,227 @@
+"""Null distributions of the encoding statistics: circular shifts (FFT) and segment permutations.
+
+The test statistic is the in-sample explained sum of squares of each neuron regressed on the
+(cross-fitted) latents of its session (all components, or the drop-one increase for each
+component). Under the circular null the neural data are shifted circularly against the latents
+(the valid rows of a session treated as one sequence); shifts closer than ``min_shift`` samples
+to 0 (mod the length) are excluded, with ``min_shift`` = the lag span of the design plus the
+autocorrelation length of the latents and the neurons (the first lag at which the
+autocorrelation falls below 0.1). For fixed latents, the cross-products ``Z'Y_tau`` of every
+shift come from FFTs (one per column), so the null costs a few FFTs, not one fit per shift: the
+shifts are evenly spaced multiples of a divisor of the sequence length, whose cross-products
+are an inverse FFT of the folded cross-spectrum (see ``_circular_cross``; exact). The sequence
+is the first ``N'`` valid rows, ``N'`` the largest FFT-friendly length not above their number
+(more than 99% of the rows for sessions of 1000 samples or more). ``null="segments"`` instead
+permutes whole segments (trials) of the neural data. p-values are
+``(1 + #{null >= observed}) / (1 + n_null)``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.fft as sfft
+
+from ..data import Session
+from ..errors import DataError, SharedRepWarning
+from ..estimator import ShaReD
+from ..features import valid_rows
+from ..stats import fold_labels
+from ._common import _raw
+
+ACF_LEVEL = 0.1
+
+
+def _prev_fast_len(n: int) -> int:
+    """Largest FFT-friendly length ``<= n`` (only small prime factors)."""
+    k = n
+    while k > 1 and sfft.next_fast_len(k) != k:
+        k -= 1
+    return max(k, 1)
+
+
+def _shift_grid(n: int, min_shift: int, n_null: int) -> tuple[int, np.ndarray]:
+    """Spacing ``delta`` (a divisor of ``n``) and multiples ``k`` giving shifts ``k * delta``.
+
+    The shifts are every multiple of the largest divisor of ``n`` that still leaves at least
+    ``n_null`` of them in ``[min_shift, n - min_shift]`` (all allowed shifts when fewer exist).
+    """
+    divisors = sorted(
+        {a for i in range(1, int(np.sqrt(n)) + 1) if n % i == 0 for a in (i, n // i)},
+        reverse=True,
+    )
+
+    def multiples(delta: int) -> np.ndarray:
+        return np.arange(-(-min_shift // delta), (n - min_shift) // delta + 1)
+
+    for delta in divisors:
+        ks = multiples(delta)
+        if ks.size >= n_null:
+            return delta, ks
+    return 1, multiples(1)
+
+
+def _autocorr_length(power: np.ndarray, n: int) -> int:
+    """First lag at which the (circular) autocorrelation of every series is below 0.1.
+
+    ``power``: power spectra (``|rfft|^2`` of centred series of ``n`` samples) along axis 0,
+    shape (n_freq, k).
+    """
+    acf = sfft.irfft(power, n=n, axis=0)[: n // 2]
+    acf = acf / np.where(acf[:1] > 0, acf[:1], 1.0)
+    worst = np.abs(acf).max(axis=1)
+    below = np.flatnonzero(worst < ACF_LEVEL)
+    return int(below[0]) if below.size else n // 2
+
+
+def _circular_cross(Zc: np.ndarray, FY: np.ndarray, delta: int, ks: np.ndarray) -> np.ndarray:
+    """``c[m, j, i] = sum_t Zc[t, j] * Yc[(t - ks[m] * delta) mod n, i]``, all shifts at once.
+
+    ``FY`` is the rFFT of the centred neurons (length ``n``, a multiple of ``delta``). The
+    circular cross-correlation of a (component, neuron) pair at shift ``tau`` is the inverse
+    DFT of the cross-spectrum ``FZ(f) conj(FY(f))``. Only shifts that are multiples of
+    ``delta`` are wanted; ``exp(2 pi i f k delta / n)`` depends on ``f mod M`` only
+    (``M = n / delta``), so they are the inverse FFT of length ``M`` of the cross-spectrum
+    folded modulo ``M``: ``Q(r) = sum_a FZ(aM + r) conj(FY(aM + r))``, which for all pairs at
+    once is one batched matrix product ``(M, d, delta) @ (M, delta, n)``. Exact; the n x d x n
+    cross-spectrum is never formed. Neurons are processed in blocks to bound memory.
+    """
+    n, d = Zc.shape
+    M = n // delta
+    FZ = sfft.rfft(Zc, axis=0)
+    H = FZ.shape[0]
+
+    def full(F: np.ndarray) -> np.ndarray:
+        # all n frequencies of a real series from its rfft (Hermitian symmetry)
+        return np.concatenate([F, np.conj(F[1 : n - H + 1][::-1])], axis=0)
+
+    A = np.ascontiguousarray(full(FZ).reshape(delta, M, d).transpose(1, 2, 0))  # (M, d, delta)
+    k = FY.shape[1]
+    out = np.empty((ks.size, d, k))
+    block = max(1, int(4_000_000 // max(n, 1)))
+    for a in range(0, k, block):
+        B = np.conj(full(FY[:, a : a + block])).reshape(delta, M, -1).transpose(1, 0, 2)
+        Q = A @ np.ascontiguousarray(B)  # (M, d, nb)
+        r = sfft.ifft(Q, axis=0, workers=-1).real / delta
+        out[:, :, a : a + block] = r[ks]
+    return out
+
+
+def _explained(c: np.ndarray, Minv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Explained sum of squares of OLS on the latents, and the drop-one loss per component.
+
+    ``c``: cross-products ``Zc'y`` shape (m, d, n); ``Minv``: ``(Zc'Zc)^-1`` (d, d).
+    Returns ``ess`` (m, n) and ``dess`` (m, d, n) with ``dess_j = beta_j^2 / Minv_jj``.
+    """
+    beta = np.einsum("jk,mkn->mjn", Minv, c)
+    ess = np.einsum("mjn,mjn->mn", c, beta)
+    dess = beta**2 / np.diag(Minv)[None, :, None]
+    return ess, dess
+
+
+def _session_arrays(model: ShaReD, s: Session) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Design ``(T_valid, q)``, neural data ``(T_valid, n)`` and row positions of a session."""
+    rows = np.flatnonzero(
+        valid_rows(
+            s.n_samples, model.expansion_.lags, s.segments, s.usable if s.n_omitted else None
+        )
+    )
+    phi = model.expansion_.design_rows(np.asarray(s.behavior, dtype=float), rows)
+    Y = np.asarray(s.neural, dtype=float)[rows]
+    return phi, Y, rows
+
+
+def _null_stats(
+    model: ShaReD,
+    s: Session,
+    mode: str,
+    per_fold: list[ShaReD],
+    K: int,
+    null: str,
+    n_null: int,
+    min_shift: int | None,
+    rng: np.random.Generator,
+) -> tuple[tuple, tuple, np.ndarray, int, float]:
+    """Observed and null statistics of one session, summed over its test units."""
+    phi, Y, rows = _session_arrays(model, s)
+    if mode == "folds":
+        lab = fold_labels(s, K)[rows]
+        units = [(np.flatnonzero(lab == k), per_fold[k]) for k in range(K)]
+    else:
+        units = [(np.arange(rows.size), per_fold[0])]
+    seg = None if s.segments is None else s.segments[rows]
+    if null == "segments" and seg is None:
+        raise DataError(f"session {s.name!r} has no segments; null='segments' needs trials")
+    prepared = []
+    for idx, m in units:
+        if null == "circular":
+            # the first N' rows, N' the largest FFT-friendly length <= N (> 99% of the rows
+            # for N >= 1000): a length with a large prime factor makes every FFT 5-10x slower
+            idx = idx[: _prev_fast_len(idx.size)]
+        Z = phi[idx] @ _raw(m)
+        Zc = Z - Z.mean(axis=0)
+        Yc = Y[idx] - Y[idx].mean(axis=0)
+        prepared.append((idx, Zc, Yc))
+    # how many null draws every unit supports
+    if null == "circular":
+        grids = []
+        for _idx, Zc, Yc in prepared:
+            N = Zc.shape[0]
+            FY = sfft.rfft(Yc, axis=0, workers=-1)
+            if min_shift is None:
+                # mean autocorrelation over neurons (each normalised), worst latent
+                py = np.abs(FY) ** 2
+                py = (py / np.maximum(py.sum(axis=0), 1e-300)).mean(axis=1, keepdims=True)
+                pz = np.abs(sfft.rfft(Zc, axis=0)) ** 2
+                m0 = model.expansion_.span + max(_autocorr_length(pz, N), _autocorr_length(py, N))
+            else:
+                m0 = int(min_shift)
+            delta, ks = _shift_grid(N, m0, n_null)
+            grids.append((delta, ks, FY, m0))
+        n_used = min(n_null, min(g[1].size for g in grids))
+        if n_used < 19:
+            raise DataError(
+                f"session {s.name!r}: only {n_used} circular shifts are at least "
+                f"{max(g[3] for g in grids)} samples from 0; the session is too short for a "
+                "circular-shift null (use null='segments' or a smaller min_shift)"
+            )
+        if n_used < n_null:
+            warnings.warn(
+                f"session {s.name!r}: only {n_used} allowed circular shifts (n_null={n_null}); "
+                f"p-values cannot go below {1 / (n_used + 1):.3g}",
+                SharedRepWarning,
+                stacklevel=3,
+            )
+        shift0 = float(max(g[3] for g in grids))
+    else:
+        n_used, shift0 = int(n_null), float("nan")
+    d = per_fold[0].coef_.shape[1]
+    n = Y.shape[1]
+    ess_obs, dess_obs = np.zeros(n), np.zeros((d, n))
+    ess_null, dess_null = np.zeros((n_used, n)), np.zeros((n_used, d, n))
+    sst = np.zeros(n)
+    for u, (idx, Zc, Yc) in enumerate(prepared):
+        M = Zc.T @ Zc
+        Minv = np.linalg.pinv(M)
+        c0 = (Zc.T @ Yc)[None]
+        e, de = _explained(c0, Minv)
+        ess_obs += e[0]
+        dess_obs += de[0]
+        sst += np.einsum("tn,tn->n", Yc, Yc)
+        if null == "circular":
+            delta, ks, FY, _ = grids[u]
+            pick = np.round(np.linspace(0, ks.size - 1, n_used)).astype(int)
+            c = _circular_cross(Zc, FY, delta, ks[pick])
+        else:
+            c = np.empty((n_used, d, n))
+            labels = seg[idx]
+            starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+            pieces = np.split(np.arange(labels.size), starts[1:])
+            for b in range(n_used):
+                order = np.concatenate([pieces[t] for t in rng.permutation(len(pieces))])
+                c[b] = Zc.T @ Yc[order]
+        e, de = _explained(c, Minv)
+        ess_null += e
+        dess_null += de
+    return (ess_obs, dess_obs), (ess_null, dess_null), sst, n_used, shift0
