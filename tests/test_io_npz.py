@@ -199,11 +199,12 @@ def test_reaching_cohort_fit_save_load(tmp_path):
 
 def test_missing_optional_dependency_names_the_extra(monkeypatch, tmp_path):
     import sharedrep.io as sio
+    import sharedrep.io._timebase as timebase
 
     def unavailable(name):
         raise ImportError(f"No module named {name!r}")
 
-    monkeypatch.setattr(sio.importlib, "import_module", unavailable)
+    monkeypatch.setattr(timebase.importlib, "import_module", unavailable)
     with pytest.raises(ImportError, match=r"needs pynwb.*pip install sharedrep\[nwb\]"):
         sio.read_nwb(tmp_path / "x.nwb")
     with pytest.raises(ImportError, match=r"pip install sharedrep\[pynapple\]"):

@@ -189,7 +189,7 @@ def _select(
 def _data_files(paths: Sequence[str]) -> list[Path]:
     """Session files from command-line arguments: files, or folders of ``*.npz``/``*.nwb``."""
     from .errors import DataError
-    from .io import _session_files
+    from .io.folder import _session_files
 
     files: list[Path] = []
     for p in map(Path, paths):

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .io import _READERS, _session_files
+from .io.folder import _READERS, _session_files
 
 __all__ = ["KEYS", "ConfigError", "FitConfig", "keys_help", "read_config"]
 

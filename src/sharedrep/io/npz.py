@@ -1,0 +1,223 @@
+"""npz session files (:func:`read_npz`, ``Session.from_npz``; written by :func:`write_npz`).
+
+One session per file, read with ``allow_pickle=False``; keys (strings as numpy unicode arrays):
+
+=================  ===========  ==============================================================
+key                shape        meaning
+=================  ===========  ==============================================================
+``behavior``       (T, p)       behavioral variables (required)
+``neural``         (T, n)       neural activity on the same time base (required)
+``behavior_names`` (p,)         feature names (default ``x0, x1, ...``)
+``neuron_names``   (n,)         neuron ids (default ``n0, n1, ...``)
+``trial``          (T,)         trial id of each sample; ``-1``: outside any trial (each
+                                stretch of ``-1`` is its own segment); all ``-1``: continuous
+``bin_s``          ()           sample interval in seconds (the rate is ``1 / bin_s``)
+``time``           (T,)         sample times in seconds (checked against ``bin_s``)
+``subject``        ()           animal id
+``condition``      ()           condition label
+other 0-d keys     ()           kept in ``session.metadata`` (e.g. ``session``, ``area``,
+                                ``source``, ``license``)
+=================  ===========  ==============================================================
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..data import Session
+from ..errors import DataError
+from ._timebase import _check_times, _measured_rate, _segments
+
+_NPZ_REQUIRED = ("behavior", "neural")
+#: keys with a meaning in the layout; metadata never writes over them
+_NPZ_RESERVED = frozenset(
+    {"behavior", "neural", "behavior_names", "neuron_names", "trial", "time", "bin_s"}
+    | {"subject", "condition", "session", "source_file"}
+)
+
+
+def _scalar(value: np.ndarray) -> Any:
+    return value.item() if value.ndim == 0 else value
+
+
+def read_npz(
+    path: str | os.PathLike[str],
+    *,
+    name: str | None = None,
+    condition: str | None = None,
+    nan_policy: str = "raise",
+) -> Session:
+    """Read one session from an ``.npz`` file (keys in the module docstring).
+
+    Parameters
+    ----------
+    path : str or path-like
+    name : str, optional
+        Session name (default: the file name without suffix; the file's ``session`` key is kept
+        in ``metadata["session_id"]``).
+    condition : str, optional
+        Overrides the file's ``condition`` key.
+    nan_policy : {"raise", "omit"}
+
+    Returns
+    -------
+    Session
+
+    Raises
+    ------
+    DataError
+        Not an npz archive, a required key missing, a pickled (object) member, shapes that
+        disagree, or ``time`` that disagrees with ``bin_s``; the message starts with the path.
+    """
+    path = Path(path)
+    source = str(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no npz file at {path}")
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except Exception as err:  # zipfile / numpy raise several types for a bad archive
+        raise DataError(
+            f"{source}: not a readable npz archive ({type(err).__name__}: {err})"
+        ) from None
+    if not hasattr(archive, "files"):
+        raise DataError(f"{source}: a single .npy array, not an npz archive of a session")
+    with archive:
+        missing = [k for k in _NPZ_REQUIRED if k not in archive.files]
+        if missing:
+            raise DataError(
+                f"{source}: required keys {missing} are missing (keys: {sorted(archive.files)})"
+            )
+        data: dict[str, Any] = {}
+        for key in archive.files:
+            try:
+                data[key] = archive[key]
+            except ValueError as err:  # object arrays need pickle, which is never used
+                raise DataError(
+                    f"{source}: key {key!r} holds pickled Python objects, which are not read "
+                    f"({err})"
+                ) from None
+            except Exception as err:
+                raise DataError(
+                    f"{source}: key {key!r} is unreadable ({type(err).__name__}: {err})"
+                ) from None
+    behavior, neural = data.pop("behavior"), data.pop("neural")
+    features = data.pop("behavior_names", None)
+    if features is not None:
+        features = [str(f) for f in features]
+    neurons = data.pop("neuron_names", None)
+    trial = data.pop("trial", None)
+    time = data.pop("time", None)
+    bin_s = data.pop("bin_s", None)
+    subject = data.pop("subject", None)
+    cond = data.pop("condition", None)
+    meta: dict[str, Any] = {"source_file": source}
+    if "session" in data:
+        meta["session_id"] = str(_scalar(data.pop("session")))
+    for key, value in data.items():
+        meta[key] = _scalar(value)
+    rate = None
+    if bin_s is not None:
+        bin_s = float(bin_s)
+        if not (np.isfinite(bin_s) and bin_s > 0):
+            raise DataError(f"{source}: bin_s must be a positive number of seconds, got {bin_s}")
+        rate = 1.0 / bin_s
+    if time is not None:
+        time = np.asarray(time, dtype=float)
+        if time.shape != (behavior.shape[0],):
+            raise DataError(
+                f"{source}: time has shape {time.shape}, behavior has {behavior.shape[0]} samples"
+            )
+        _check_times(time, "time", source)
+        if bin_s is not None and time.size > 1:
+            step = float(np.median(np.diff(time)))
+            if abs(step - bin_s) > 0.01 * bin_s:
+                raise DataError(
+                    f"{source}: mismatched rates: bin_s is {bin_s} s but the time stamps are "
+                    f"{step:.6g} s apart"
+                )
+        elif time.size > 1:
+            rate = _measured_rate(time)
+    segments = None
+    if trial is not None:
+        trial = np.asarray(trial)
+        if trial.shape != (behavior.shape[0],):
+            raise DataError(
+                f"{source}: trial has shape {trial.shape}, behavior has {behavior.shape[0]} samples"
+            )
+        if not np.issubdtype(trial.dtype, np.integer):
+            raise DataError(f"{source}: trial must hold integer ids, got dtype {trial.dtype}")
+        if np.any(trial < -1):
+            raise DataError(f"{source}: trial ids must be >= 0, or -1 outside any trial")
+        if np.any(trial != -1):
+            segments = _segments(np.arange(trial.size, dtype=float), trial, split_gaps=False)
+    behavior_in: Any = behavior
+    if time is not None:
+        behavior_in = pd.DataFrame(behavior, index=pd.Index(time, name="time"), columns=features)
+    try:
+        return Session(
+            behavior_in,
+            neural,
+            segments,
+            name=name if name is not None else path.stem,
+            subject=None if subject is None else str(_scalar(subject)),
+            condition=condition
+            if condition is not None
+            else (None if cond is None else str(_scalar(cond))),
+            feature_names=features,
+            neuron_names=None if neurons is None else [str(n) for n in neurons],
+            rate=rate,
+            metadata=meta,
+            nan_policy=nan_policy,
+        )
+    except DataError as err:
+        raise DataError(f"{source}: {err}") from None
+
+
+def write_npz(session: Session, path: str | os.PathLike[str]) -> Path:
+    """Write a session in the npz layout read by :func:`read_npz`.
+
+    Parameters
+    ----------
+    session : Session
+        In-memory or lazy arrays (read in full here).
+    path : str or path-like
+        Destination, used as given.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Notes
+    -----
+    Metadata values that are strings, numbers or booleans are written as 0-d keys; other
+    metadata (tables, lists) are not part of the layout and are left out.
+    """
+    out: dict[str, Any] = {
+        "behavior": np.asarray(session.behavior),
+        "neural": np.asarray(session.neural),
+        "behavior_names": np.array(session.feature_names),
+        "neuron_names": np.array(session.neuron_names),
+    }
+    if session.segments is not None:
+        out["trial"] = session.segments.astype(np.int64)
+    if session.rate is not None:
+        out["bin_s"] = np.float64(1.0 / session.rate)
+    if session.time is not None:
+        out["time"] = np.asarray(session.time, dtype=float)
+    for key in ("subject", "condition"):
+        if getattr(session, key) is not None:
+            out[key] = np.array(str(getattr(session, key)))
+    for key, value in session.metadata.items():
+        if key == "session_id":
+            out.setdefault("session", np.array(str(value)))
+        elif key not in _NPZ_RESERVED and isinstance(value, str | int | float | bool):
+            out[key] = np.array(value)
+    path = Path(path)
+    with open(path, "wb") as f:
+        np.savez(f, allow_pickle=False, **out)
+    return path
