@@ -117,8 +117,8 @@ def throughput(px: Path, py: Path, n_sessions: int, repeats: int) -> dict[str, d
     import distributed
 
     import sharedrep as sr
+    from sharedrep.backend import cohort_stats
     from sharedrep.features import TemporalExpansion
-    from sharedrep.stats import cohort_stats
 
     X = np.load(px, mmap_mode="r")
     Y = np.load(py, mmap_mode="r")

@@ -34,9 +34,10 @@ import pandas as pd  # noqa: E402
 
 import sharedrep as sr  # noqa: E402
 from sharedrep import baselines as bl  # noqa: E402
+from sharedrep.backend import cohort_stats  # noqa: E402
 from sharedrep.features import TemporalExpansion  # noqa: E402
 from sharedrep.simulate import principal_angles  # noqa: E402
-from sharedrep.stats import cohort_stats, pooled_feature_scale  # noqa: E402
+from sharedrep.stats import pooled_feature_scale  # noqa: E402
 
 REACHING = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "reaching"
 

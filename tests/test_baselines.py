@@ -7,8 +7,9 @@ import pytest
 
 import sharedrep as sr
 from sharedrep import baselines as bl
+from sharedrep.backend import cohort_stats
 from sharedrep.features import TemporalExpansion, valid_rows
-from sharedrep.stats import cohort_stats, fold_labels
+from sharedrep.stats import fold_labels
 
 LAGS = range(-2, 3)
 

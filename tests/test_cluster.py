@@ -13,8 +13,8 @@ import pytest
 
 import sharedrep as sr
 from sharedrep import backend as bk
+from sharedrep.backend import cohort_stats
 from sharedrep.features import TemporalExpansion
-from sharedrep.stats import cohort_stats
 
 distributed = pytest.importorskip("distributed")
 zarr = pytest.importorskip("zarr")

@@ -174,7 +174,9 @@ def test_metadata_only_copy_keeps_names_and_refuses_reads(small_cohort):
         bare[0].behavior[:10]
     # the original keeps its data, and a fit from statistics needs only the metadata
     model = sr.ShaReD(2, lags=truth.lags).fit(cohort)
-    stats = sr.stats.cohort_stats(cohort, model.expansion_)
+    from sharedrep.backend import cohort_stats
+
+    stats = cohort_stats(cohort, model.expansion_)
     again = sr.ShaReD(2, lags=truth.lags).fit_from_stats(stats, bare)
     np.testing.assert_array_equal(again.coef_, model.coef_)
     # work that needs the recordings says which session is missing its data

@@ -81,7 +81,8 @@ def test_multi_session_solution_is_a_maximum(small_cohort):
     model = sr.ShaReD(3, lags=range(-2, 3), alpha=1.0).fit(cohort)
     assert model.converged_
     # F at the solution beats every small rotation of the subspace and the pooled start
-    from sharedrep.stats import cohort_stats, standardize
+    from sharedrep.backend import cohort_stats
+    from sharedrep.stats import standardize
 
     std = standardize(
         cohort_stats(cohort, model.expansion_), model.expansion_, cohort.feature_names

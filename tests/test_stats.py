@@ -196,7 +196,7 @@ def test_neuron_silent_in_a_block_has_zero_total_variance():
 
 
 def test_threaded_cohort_pass_equals_one_session_at_a_time(small_cohort):
-    from sharedrep.stats import cohort_stats
+    from sharedrep.backend import cohort_stats
 
     cohort, _ = small_cohort
     exp = TemporalExpansion([-1, 0, 2])

@@ -36,7 +36,14 @@ from .data import Cohort, Session
 from .features import TemporalExpansion
 from .stats import SessionStats, chunk_ranges, compute_stats, fold_labels, stats_shift
 
-__all__ = ["DaskBackend", "SerialBackend", "get_backend", "use_cluster", "use_serial"]
+__all__ = [
+    "DaskBackend",
+    "SerialBackend",
+    "cohort_stats",
+    "get_backend",
+    "use_cluster",
+    "use_serial",
+]
 
 #: fan-in of the tree that sums chunk statistics on the cluster
 TREE_FAN_IN = 8
@@ -423,3 +430,35 @@ def get_backend(backend: Any = None) -> SerialBackend | DaskBackend:
     if hasattr(backend, "submit") and hasattr(backend, "gather"):
         return DaskBackend(backend)
     raise ValueError(f"backend must be 'serial', 'dask' or a dask Client, got {backend!r}")
+
+
+def cohort_stats(
+    cohort: Cohort,
+    expansion: TemporalExpansion,
+    *,
+    n_folds: int | None = None,
+    gram: bool = False,
+    chunk_size: int | None = None,
+    backend: Any = None,
+) -> list[SessionStats]:
+    """Statistics of every session, per fold when ``n_folds`` is given (see :func:`fold_labels`).
+
+    Parameters
+    ----------
+    cohort : Cohort
+    expansion : TemporalExpansion
+    n_folds, gram, chunk_size
+        As in :func:`~sharedrep.stats.compute_stats` (folds from
+        :func:`~sharedrep.stats.fold_labels`).
+    backend : None, "serial", "dask" or distributed.Client
+        Where the pass runs (see :func:`get_backend`); None: the cluster set by
+        :func:`use_cluster`, else this process.
+
+    Returns
+    -------
+    list of SessionStats
+        One per session, in cohort order.
+    """
+    return get_backend(backend).cohort_stats(
+        cohort, expansion, n_folds=n_folds, gram=gram, chunk_size=chunk_size
+    )

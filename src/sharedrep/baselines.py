@@ -2,7 +2,7 @@
 
 Every method here maps the same lagged design (one :class:`~sharedrep.features.TemporalExpansion`)
 onto each session's neurons, is fitted on the training folds of the same per-session
-sufficient statistics (:func:`sharedrep.stats.cohort_stats`, folds from
+sufficient statistics (:func:`sharedrep.backend.cohort_stats`, folds from
 :func:`sharedrep.stats.fold_labels`) and predicts the held-out fold. Behavior is scaled and
 neurons are z-scored on the training data exactly as ShaReD does. Each method exposes:
 

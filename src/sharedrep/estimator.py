@@ -12,12 +12,13 @@ import pandas as pd
 import xarray as xr
 
 from ._threads import single_blas_thread
+from .backend import cohort_stats
 from .data import Cohort, Session, as_cohort
 from .errors import DataError
 from .features import TemporalExpansion, valid_rows
 from .metrics import Scores
 from .solver import SubspaceProblem, canonical_basis, readout
-from .stats import SessionStats, Standardized, cohort_stats, compute_stats, standardize
+from .stats import SessionStats, Standardized, compute_stats, standardize
 
 __all__ = ["SessionFit", "ShaReD"]
 

@@ -22,13 +22,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .backend import cohort_stats, get_backend
 from .data import Cohort, Session, as_cohort
 from .errors import DataError
 from .estimator import SessionFit, ShaReD
 from .features import TemporalExpansion
 from .metrics import Scores, _r2
 from .solver import readout
-from .stats import SessionStats, StackedStats, cohort_stats, stack, standardize
+from .stats import SessionStats, StackedStats, stack, standardize
 
 __all__ = [
     "CVResults",
@@ -170,10 +171,7 @@ class FoldStats:
         sse = [np.zeros(self.cohort[i].n_neurons) for i in idx]
         sst = [np.zeros(self.cohort[i].n_neurons) for i in idx]
         per_fold = np.full((len(ks), len(idx)), np.nan)
-        # backend hook (issue 6): the fold fits run as tasks on a cluster set by
-        # sharedrep.use_cluster, in this process otherwise; imported here, as in stats
-        from .backend import get_backend
-
+        # the fold fits run as tasks on a cluster set by sharedrep.use_cluster, else here
         fitted = get_backend().map(fitter, ks)
         for a, (k, (W, col, fits)) in enumerate(zip(ks, fitted, strict=True)):
             for b, i in enumerate(idx):
@@ -432,9 +430,7 @@ def _cross_validate_stats(
     if cv_tol is not None:
         p["tol"] = max(float(p.get("tol", 0.0)), cv_tol)
     K, S = folds.n_folds, len(cohort)
-    # one task per (alpha, fold), each fitting every rank (backend hook, as in heldout)
-    from .backend import get_backend
-
+    # one task per (alpha, fold), each fitting every rank (on a cluster if one is set)
     alphas, ks = zip(*[(a, k) for a in grid_a for k in range(K)], strict=True)
     task = partial(_cv_fold, folds, ranks=grid_d, params=p)
     results = get_backend().map(task, ks, alphas)

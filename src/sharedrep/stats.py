@@ -19,11 +19,10 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 
-from .data import Cohort, Session, _is_lazy
+from .data import Session, _is_lazy
 from .errors import DataError, SharedRepWarning, SourceError
 from .features import TemporalExpansion, valid_rows
 
@@ -773,37 +772,3 @@ def _warn_unit_mismatch(
                 SharedRepWarning,
                 stacklevel=4,
             )
-
-
-def cohort_stats(
-    cohort: Cohort,
-    expansion: TemporalExpansion,
-    *,
-    n_folds: int | None = None,
-    gram: bool = False,
-    chunk_size: int | None = None,
-    backend: Any = None,
-) -> list[SessionStats]:
-    """Statistics of every session, per fold when ``n_folds`` is given (see :func:`fold_labels`).
-
-    Parameters
-    ----------
-    cohort : Cohort
-    expansion : TemporalExpansion
-    n_folds, gram, chunk_size
-        As in :func:`compute_stats` (folds from :func:`fold_labels`).
-    backend : None, "serial", "dask" or distributed.Client
-        Where the pass runs (see :func:`sharedrep.backend.get_backend`); None: the cluster set
-        by :func:`sharedrep.use_cluster`, else this process.
-
-    Returns
-    -------
-    list of SessionStats
-        One per session, in cohort order.
-    """
-    # the execution layer is imported here, not at the top: stats stays free of it
-    from .backend import get_backend
-
-    return get_backend(backend).cohort_stats(
-        cohort, expansion, n_folds=n_folds, gram=gram, chunk_size=chunk_size
-    )

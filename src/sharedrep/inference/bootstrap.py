@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
+from ..backend import cohort_stats
 from ..data import Cohort, Session, as_cohort
 from ..errors import DataError, SharedRepWarning
 from ..estimator import ShaReD
@@ -87,8 +88,6 @@ def bootstrap_loadings(
     if not 0 < ci < 1:
         raise ValueError(f"ci must be in (0, 1), got {ci!r}")
     if stats is None:
-        from ..stats import cohort_stats
-
         stats = cohort_stats(
             cohort,
             model.expansion_,

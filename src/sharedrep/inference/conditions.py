@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..backend import cohort_stats
 from ..data import Cohort, Session, as_cohort
 from ..errors import DataError
 from ..estimator import ShaReD
@@ -121,8 +122,6 @@ def compare_conditions(
     if all(n in encoding.stats for n in names):
         stats = [encoding.stats[n] for n in names]
     else:
-        from ..stats import cohort_stats
-
         stats = [
             st.total() for st in cohort_stats(cohort, model.expansion_, chunk_size=model.chunk_size)
         ]

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from ..backend import get_backend
 from ..data import Cohort, Session, as_cohort
 from ..errors import DataError
 from ..estimator import SessionFit, ShaReD
@@ -186,11 +187,9 @@ def encoding_map(
             per_fold = [model] * K
         metrics.append(metric)
         per_folds.append(per_fold)
-    # backend hook (issue 6): the null statistics of each session are one task, run on a
+    # the null statistics of each session are one task, run on a
     # cluster set by sharedrep.use_cluster (in this process otherwise); each session draws
     # from its own generator spawned from `seed`, so results do not depend on where they ran
-    from ..backend import get_backend
-
     S = len(cohort)
     null_out = get_backend().map(
         _null_stats,
