@@ -69,7 +69,7 @@ def _as_table(
         raise DataError(f"session {session!r}: {what} must be numeric, got dtype {values.dtype}")
     ncol = values.shape[1]
     if names is None:
-        prefix = "x" if what == "behavior" else "n"
+        prefix = {"behavior": "x", "neural": "n", "covariates": "c"}[what]
         names = [f"{prefix}{i}" for i in range(ncol)]
     names = tuple(str(n) for n in names)
     if len(names) != ncol:
@@ -123,6 +123,20 @@ class Session:
         Sampling rate in Hz (lags are in samples; the rate converts them to seconds in outputs).
     metadata : mapping, optional
         Free-form metadata (kept, never interpreted).
+    covariates : array-like, DataFrame or DataArray, shape (n_samples, n_covariates), optional
+        Private nuisance regressors of this session (running speed, pupil, trial index, ...).
+        They are fitted per session next to the shared model, at lag 0, and never enter the
+        shared representation ``W``; sessions may have different covariates (or none).
+        Column names come from the labels or ``covariate_names``.
+    covariate_names : sequence of str, optional
+        Override the names taken from DataFrame/DataArray labels.
+    neuron_info : DataFrame or mapping of columns, optional
+        One row per neuron, any columns (population, cell type, optogenetic tag, depth, ...).
+        Rows are matched to neurons by index when the index holds the neuron names, else by
+        position; kept as ``neuron_info`` (a DataFrame indexed by neuron name).
+    trial_time : array-like, shape (n_samples,), optional
+        Time of each sample within its trial in seconds (e.g. from stimulus onset); labels
+        the time axis of trial-averaged plots.
     nan_policy : {"raise", "omit"}
         ``"raise"`` (default): any NaN or inf is an error. ``"omit"``: samples with a non-finite
         value in behavior or neural data are excluded (they also break lag windows, like a
@@ -158,6 +172,10 @@ class Session:
         neuron_names: Sequence[str] | None = None,
         rate: float | None = None,
         metadata: Mapping[str, Any] | None = None,
+        covariates: Any = None,
+        covariate_names: Sequence[str] | None = None,
+        neuron_info: Any = None,
+        trial_time: Any = None,
         nan_policy: str = "raise",
     ) -> None:
         label = name if name is not None else "<unnamed>"
@@ -185,9 +203,14 @@ class Session:
         self.metadata = dict(metadata or {})
         self.nan_policy = nan_policy
         self.segments = self._validate_segments(segments, label)
+        self.covariates, self.covariate_names = self._validate_covariates(
+            covariates, covariate_names, label
+        )
+        self.neuron_info = _neuron_table(neuron_info, self.neuron_names, label)
+        self.trial_time = self._validate_trial_time(trial_time, label)
         self.usable = np.ones(n_b, dtype=bool)
         self.n_omitted = 0
-        if not _is_lazy(self.behavior) and not _is_lazy(self.neural):
+        if not any(_is_lazy(a) for a in self._arrays()):
             self._check_finite(label)
 
     # -- validation -----------------------------------------------------------------------
@@ -204,9 +227,49 @@ class Session:
         codes, _ = pd.factorize(seg, sort=False)
         return codes.astype(np.int64)
 
+    def _validate_covariates(
+        self, covariates: Any, names: Sequence[str] | None, label: str
+    ) -> tuple[Any, tuple[str, ...]]:
+        if covariates is None:
+            if names:
+                raise DataError(f"session {label!r}: covariate_names given without covariates")
+            return None, ()
+        values, names, _ = _as_table(covariates, "covariates", label, names)
+        if values.shape[0] != self.n_samples:
+            raise DataError(
+                f"session {label!r}: covariates have {values.shape[0]} samples but the "
+                f"session has {self.n_samples}"
+            )
+        if values.shape[1] == 0:
+            return None, ()
+        return values, names
+
+    def _validate_trial_time(self, trial_time: Any, label: str) -> np.ndarray | None:
+        if trial_time is None:
+            return None
+        t = np.asarray(trial_time, dtype=float)
+        if t.shape != (self.n_samples,):
+            raise DataError(
+                f"session {label!r}: trial_time must have shape ({self.n_samples},), got {t.shape}"
+            )
+        if not np.all(np.isfinite(t)):
+            raise DataError(f"session {label!r}: trial_time contains NaN or inf")
+        return t
+
+    def _arrays(self) -> list[Any]:
+        """The per-sample arrays of the session: behavior, neural, covariates (if any)."""
+        return [a for a in (self.behavior, self.neural, self.covariates) if a is not None]
+
+    @property
+    def n_covariates(self) -> int:
+        """Number of private covariates."""
+        return 0 if self.covariates is None else int(self.covariates.shape[1])
+
     def _check_finite(self, label: str) -> None:
         bad_b = ~np.isfinite(self.behavior).all(axis=1)
         bad_n = ~np.isfinite(self.neural).all(axis=1)
+        if self.covariates is not None:
+            bad_n = bad_n | ~np.isfinite(self.covariates).all(axis=1)
         bad = bad_b | bad_n
         if not bad.any():
             return
@@ -334,6 +397,8 @@ class Session:
         new.__dict__.update(self.__dict__)
         new.behavior = _LeftBehind(self.behavior.shape, self.name, "behavior")
         new.neural = _LeftBehind(self.neural.shape, self.name, "neural")
+        if self.covariates is not None:
+            new.covariates = _LeftBehind(self.covariates.shape, self.name, "covariate")
         return new
 
     def replace(self, **changes: Any) -> Session:
@@ -466,6 +531,30 @@ class Cohort(Sequence[Session]):
     def __repr__(self) -> str:
         n = sum(s.n_neurons for s in self)
         return f"Cohort({len(self)} sessions, {n} neurons, features={list(self.feature_names)})"
+
+
+def _neuron_table(info: Any, names: tuple[str, ...], label: str) -> pd.DataFrame | None:
+    """``neuron_info`` as a DataFrame indexed by neuron name, rows in neuron order."""
+    if info is None:
+        return None
+    df = info.copy() if isinstance(info, pd.DataFrame) else pd.DataFrame(info)
+    if len(df) != len(names):
+        raise DataError(
+            f"session {label!r}: neuron_info has {len(df)} rows for {len(names)} neurons"
+        )
+    index = [str(i) for i in df.index]
+    if set(index) == set(names) and len(set(index)) == len(index):
+        df.index = index
+        df = df.loc[list(names)]
+    elif isinstance(df.index, pd.RangeIndex):
+        df.index = list(names)
+    else:
+        raise DataError(
+            f"session {label!r}: the index of neuron_info matches neither the neuron names "
+            f"(first {list(names[:3])}) nor positions 0..{len(names) - 1}"
+        )
+    df.index.name = "neuron"
+    return df
 
 
 def as_cohort(data: Session | Cohort | Iterable[Session]) -> Cohort:
