@@ -9,7 +9,7 @@ import sharedrep as sr
 from sharedrep import baselines as bl
 from sharedrep.backend import cohort_stats
 from sharedrep.features import TemporalExpansion, valid_rows
-from sharedrep.stats import fold_labels
+from sharedrep.folds import fold_labels
 
 LAGS = range(-2, 3)
 

@@ -11,8 +11,8 @@ import xarray as xr
 
 import sharedrep as sr
 from sharedrep.errors import DataError, SharedRepWarning
+from sharedrep.folds import fold_labels
 from sharedrep.inference.nulls import _circular_cross, _explained, _prev_fast_len, _shift_grid
-from sharedrep.stats import fold_labels
 from test_selection import _subset
 
 

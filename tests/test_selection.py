@@ -8,8 +8,8 @@ import pytest
 
 import sharedrep as sr
 from sharedrep.errors import DataError
+from sharedrep.folds import fold_labels
 from sharedrep.selection import FoldStats, _cv_fold, one_se_choice
-from sharedrep.stats import fold_labels
 
 
 def _subset(session: sr.Session, mask: np.ndarray) -> sr.Session:
@@ -44,7 +44,7 @@ def test_fold_subtraction_matches_refit_from_raw_data():
     cohort, truth = sr.simulate.cohort(n_sessions=3, n_samples=(700, 900), seed=4)
     params = dict(n_components=2, alpha=3.0, lags=truth.lags)
     K = 4
-    fs = FoldStats.compute(cohort, sr.TemporalExpansion(truth.lags), K)
+    fs = FoldStats.compute(cohort, sr.ShaReD(lags=truth.lags), K)
 
     def fitter(k):  # FoldStats.heldout's protocol (encoding maps, transfer)
         m = sr.ShaReD(**params).fit_from_stats(fs.train(k), fs.cohort)
@@ -56,7 +56,7 @@ def test_fold_subtraction_matches_refit_from_raw_data():
         ref = _heldout_from_raw(cohort, params, K, k)
         _, sse, sst = fs.heldout(fitter, folds=[k])
         # cross-validation's task: ranks 1 then 2 (2 starts from 1), scored in latent space
-        cv_sse, cv_sst = _cv_fold(fs, k, params["alpha"], [1, 2], others)
+        cv_sse, cv_sst, _ = _cv_fold(fs, k, params["alpha"], [1, 2], others)
         for i, (resid, total) in enumerate(ref):
             np.testing.assert_allclose(sse[i], resid, rtol=1e-7)
             np.testing.assert_allclose(sst[i], total, rtol=1e-9)
@@ -126,7 +126,7 @@ def test_cross_validation_errors_name_the_problem():
     with pytest.raises(ValueError, match="unknown ShaReD parameter"):
         sr.cross_validate(cohort, n_components=[1], alpha=[1.0], folds=2, lag=[0])
     with pytest.raises(ValueError, match="n_components"):
-        sr.cross_validate(cohort, n_components=[0, 1], alpha=[1.0], folds=2)
+        sr.cross_validate(cohort, n_components=[-1, 1], alpha=[1.0], folds=2)
     with pytest.raises(ValueError, match="folds"):
         sr.cross_validate(cohort, n_components=[1], alpha=[1.0], folds=1)
 
@@ -182,7 +182,7 @@ def test_fold_statistics_travel_without_the_recordings():
     import pickle
 
     cohort, truth = sr.simulate.cohort(n_sessions=2, n_samples=20000, n_neurons=60, seed=1)
-    fs = FoldStats.compute(cohort, sr.TemporalExpansion(truth.lags), 3)
+    fs = FoldStats.compute(cohort, sr.ShaReD(lags=truth.lags), 3)
     data_bytes = sum(np.asarray(s.behavior).nbytes + np.asarray(s.neural).nbytes for s in cohort)
     assert len(pickle.dumps(fs)) < data_bytes / 4
     clone = pickle.loads(pickle.dumps(fs))

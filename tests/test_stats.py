@@ -8,7 +8,8 @@ import pytest
 import sharedrep as sr
 from conftest import reference_design
 from sharedrep.features import TemporalExpansion, raised_cosine_basis, valid_rows
-from sharedrep.stats import fold_labels, stack
+from sharedrep.folds import fold_labels
+from sharedrep.stats import stack
 
 
 def _direct(session, lags, basis=None, rows_mask=None):

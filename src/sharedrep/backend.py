@@ -33,8 +33,10 @@ import numpy as np
 
 from ._threads import single_blas_thread
 from .data import Cohort, Session
+from .errors import SharedRepWarning
 from .features import TemporalExpansion
-from .stats import SessionStats, chunk_ranges, compute_stats, fold_labels, stats_shift
+from .folds import cohort_fold_labels
+from .stats import SessionStats, Shifts, chunk_ranges, compute_stats, stats_shift
 
 __all__ = [
     "DaskBackend",
@@ -49,10 +51,6 @@ __all__ = [
 TREE_FAN_IN = 8
 
 
-def _session_folds(session: Session, n_folds: int | None) -> np.ndarray | None:
-    return None if n_folds is None else fold_labels(session, n_folds)
-
-
 def _sum_stats(*parts: SessionStats) -> SessionStats:
     """Sum of statistics of one session taken about the same shift."""
     total = parts[0]
@@ -62,34 +60,37 @@ def _sum_stats(*parts: SessionStats) -> SessionStats:
 
 
 def session_shift_task(
-    session: Session, expansion: TemporalExpansion, chunk_size: int | None
-) -> np.ndarray:
-    """Task: the behavior shift of a session (reads its first chunk)."""
-    return stats_shift(session, expansion, chunk_size=chunk_size)
+    session: Session, expansion: TemporalExpansion, chunk_size: int | None, drift: int
+) -> Shifts:
+    """Task: the shifts of a session's sums (reads its first chunk)."""
+    return stats_shift(session, expansion, chunk_size=chunk_size, drift=drift)
 
 
 def chunk_stats_task(
     session: Session,
     expansion: TemporalExpansion,
     rows: tuple[int, int] | None,
-    shift: np.ndarray | None,
+    shift: Shifts | None,
+    folds: np.ndarray | None,
     n_folds: int | None,
     gram: bool,
     chunk_size: int | None,
+    drift: int = 0,
 ) -> SessionStats:
-    """Task: statistics of rows ``[start, stop)`` of a session about its shift.
+    """Task: statistics of rows ``[start, stop)`` of a session about its shifts.
 
     With ``rows`` and ``shift`` None: the whole session in one pass (the serial backend's task).
     """
     return compute_stats(
         session,
         expansion,
-        folds=_session_folds(session, n_folds),
+        folds=folds,
         n_folds=n_folds,
         gram=gram,
         chunk_size=chunk_size,
         rows=rows,
         shift=shift,
+        drift=drift,
     )
 
 
@@ -116,9 +117,11 @@ class SerialBackend:
         cohort: Cohort,
         expansion: TemporalExpansion,
         *,
+        folds: Sequence[np.ndarray] | None = None,
         n_folds: int | None = None,
         gram: bool = False,
         chunk_size: int | None = None,
+        drift: int = 0,
     ) -> list[SessionStats]:
         """Statistics of every session, one chunked pass each (see :func:`compute_stats`).
 
@@ -129,9 +132,11 @@ class SerialBackend:
         """
         whole = partial(
             chunk_stats_task, expansion=expansion, rows=None, shift=None,
-            n_folds=n_folds, gram=gram, chunk_size=chunk_size,
+            n_folds=n_folds, gram=gram, chunk_size=chunk_size, drift=drift,
         )  # fmt: skip
-        return self.map(whole, cohort)
+        labels, n_folds = _fold_args(cohort, folds, n_folds)
+        whole = partial(whole, n_folds=n_folds)
+        return self.map(lambda s, f: whole(s, folds=f), cohort, labels)
 
     def __repr__(self) -> str:
         return "SerialBackend()"
@@ -215,9 +220,11 @@ class DaskBackend:
         cohort: Cohort,
         expansion: TemporalExpansion,
         *,
+        folds: Sequence[np.ndarray] | None = None,
         n_folds: int | None = None,
         gram: bool = False,
         chunk_size: int | None = None,
+        drift: int = 0,
     ) -> tuple[list[Any], list[Any]]:
         """Submit the statistics pass of a cohort; returns futures without waiting.
 
@@ -230,14 +237,18 @@ class DaskBackend:
         """
         submit = self.client.submit
         totals, chunks = [], []
-        for session in cohort:
+        labels, n_folds = _fold_args(cohort, folds, n_folds)
+        for session, fold_of in zip(cohort, labels, strict=True):
             ref = _portable_session(session)
             if _in_memory(ref):
                 # data in the graph once, as a task the scheduler can rerun if its worker dies
                 ref = submit(_identity, ref, pure=False, key=f"session-data-{_token()}")
+            if fold_of is not None:
+                fold_of = submit(_identity, fold_of, pure=False, key=f"folds-{_token()}")
             shift = submit(
-                session_shift_task, ref, expansion, chunk_size, pure=False, retries=self.retries
-            )
+                session_shift_task, ref, expansion, chunk_size, drift,
+                pure=False, retries=self.retries,
+            )  # fmt: skip
             parts = [
                 submit(
                     chunk_stats_task,
@@ -245,9 +256,11 @@ class DaskBackend:
                     expansion,
                     rows,
                     shift,
+                    fold_of,
                     n_folds,
                     gram,
                     chunk_size,
+                    drift,
                     pure=False,
                     retries=self.retries,
                 )
@@ -268,20 +281,38 @@ class DaskBackend:
         cohort: Cohort,
         expansion: TemporalExpansion,
         *,
+        folds: Sequence[np.ndarray] | None = None,
         n_folds: int | None = None,
         gram: bool = False,
         chunk_size: int | None = None,
+        drift: int = 0,
     ) -> list[SessionStats]:
         """Statistics of every session, computed chunk by chunk on the cluster.
 
         Equal to :meth:`SerialBackend.cohort_stats` up to the order of floating-point sums.
         """
         totals, chunks = self.submit_cohort_stats(
-            cohort, expansion, n_folds=n_folds, gram=gram, chunk_size=chunk_size
-        )
+            cohort, expansion, folds=folds, n_folds=n_folds, gram=gram, chunk_size=chunk_size,
+            drift=drift,
+        )  # fmt: skip
         stats = self._gather(totals, watch=chunks)
         # names as the cohort gives them (a portable copy may carry the same name anyway)
         return [replace(st, name=s.name) for st, s in zip(stats, cohort, strict=True)]
+
+
+def _fold_args(
+    cohort: Cohort, folds: Sequence[np.ndarray] | None, n_folds: int | None
+) -> tuple[list[np.ndarray | None], int | None]:
+    """Per-session fold labels and their number: as given, or the default rule's for
+    ``n_folds`` folds (see :func:`sharedrep.folds.fold_labels`)."""
+    if folds is None:
+        if n_folds is None:
+            return [None] * len(cohort), None
+        return cohort_fold_labels(cohort, int(n_folds)), int(n_folds)
+    folds = [np.asarray(f) for f in folds]
+    if len(folds) != len(cohort):
+        raise ValueError(f"{len(folds)} fold label arrays for {len(cohort)} sessions")
+    return folds, int(n_folds) if n_folds is not None else max(int(f.max()) for f in folds) + 1
 
 
 def _identity(x: Any) -> Any:
@@ -436,20 +467,26 @@ def cohort_stats(
     cohort: Cohort,
     expansion: TemporalExpansion,
     *,
+    folds: Sequence[np.ndarray] | None = None,
     n_folds: int | None = None,
     gram: bool = False,
     chunk_size: int | None = None,
+    drift: int = 0,
     backend: Any = None,
 ) -> list[SessionStats]:
-    """Statistics of every session, per fold when ``n_folds`` is given (see :func:`fold_labels`).
+    """Statistics of every session, per fold when ``folds`` are given.
 
     Parameters
     ----------
     cohort : Cohort
     expansion : TemporalExpansion
-    n_folds, gram, chunk_size
-        As in :func:`~sharedrep.stats.compute_stats` (folds from
-        :func:`~sharedrep.stats.fold_labels`).
+    folds : sequence of ndarray of int, optional
+        Per session, the fold (block) of each sample (see :func:`sharedrep.folds.fold_labels`).
+    n_folds : int, optional
+        Number of blocks (default: from the labels). Without ``folds``, the folds of the default
+        rule (:func:`sharedrep.folds.fold_labels`, ``split="auto"``).
+    gram, chunk_size, drift
+        As in :func:`~sharedrep.stats.compute_stats`.
     backend : None, "serial", "dask" or distributed.Client
         Where the pass runs (see :func:`get_backend`); None: the cluster set by
         :func:`use_cluster`, else this process.
@@ -459,6 +496,17 @@ def cohort_stats(
     list of SessionStats
         One per session, in cohort order.
     """
-    return get_backend(backend).cohort_stats(
-        cohort, expansion, n_folds=n_folds, gram=gram, chunk_size=chunk_size
-    )
+    stats = get_backend(backend).cohort_stats(
+        cohort, expansion, folds=folds, n_folds=n_folds, gram=gram, chunk_size=chunk_size,
+        drift=drift,
+    )  # fmt: skip
+    for s, st in zip(cohort, stats, strict=True):
+        n_out = int(st.omitted.sum())
+        if n_out and not s.n_omitted:  # lazy sources: found while reading, said once here
+            warnings.warn(
+                f"session {s.name!r}: omitting {n_out} of {s.n_samples} samples with NaN or "
+                "inf found while reading (nan_policy='omit')",
+                SharedRepWarning,
+                stacklevel=3,
+            )
+    return stats

@@ -3,7 +3,7 @@
 Every method here maps the same lagged design (one :class:`~sharedrep.features.TemporalExpansion`)
 onto each session's neurons, is fitted on the training folds of the same per-session
 sufficient statistics (:func:`sharedrep.backend.cohort_stats`, folds from
-:func:`sharedrep.stats.fold_labels`) and predicts the held-out fold. Behavior is scaled and
+:func:`sharedrep.folds.fold_labels`) and predicts the held-out fold. Behavior is scaled and
 neurons are z-scored on the training data exactly as ShaReD does. Each method exposes:
 
 ``coefs_``
@@ -44,8 +44,9 @@ import scipy.linalg as sla
 from .data import Cohort, Session
 from .estimator import ShaReD
 from .features import TemporalExpansion
+from .folds import fold_labels
 from .solver import readout
-from .stats import SessionStats, Standardized, compute_stats, fold_labels, standardize
+from .stats import SessionStats, Standardized, compute_stats, standardize
 
 __all__ = [
     "CEBRAMultiSession",

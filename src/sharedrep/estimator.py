@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -15,10 +15,10 @@ from ._threads import single_blas_thread
 from .backend import cohort_stats
 from .data import Cohort, Session, as_cohort
 from .errors import DataError
-from .features import TemporalExpansion, valid_rows
+from .features import TemporalExpansion, resolve_edges
 from .metrics import Scores
 from .solver import SubspaceProblem, canonical_basis, readout
-from .stats import SessionStats, Standardized, compute_stats, standardize
+from .stats import SessionStats, Standardized, compute_stats, nuisance_rows, standardize
 
 __all__ = ["SessionFit", "ShaReD"]
 
@@ -45,6 +45,12 @@ class SessionFit:
         Rows that entered the fit.
     neuron_names : tuple of str
     subject, condition : str or None
+    nuisance_coef : ndarray, shape (c, n)
+        Coefficients of the session's nuisance regressors (covariates, then drift functions)
+        in raw units, fitted with the shared model (``c = 0`` without any).
+    mean_nu : ndarray, shape (c,)
+        Means of the nuisance regressors over the analysed samples.
+    nuisance_names : tuple of str
     """
 
     name: str
@@ -56,14 +62,25 @@ class SessionFit:
     neuron_names: tuple[str, ...]
     subject: str | None = None
     condition: str | None = None
+    nuisance_coef: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    mean_nu: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    nuisance_names: tuple[str, ...] = ()
 
     def coef(self, W: np.ndarray, column_scale: np.ndarray) -> np.ndarray:
         """Map from the unscaled design to neurons in raw units, shape ``(q, n)``."""
         return (column_scale[:, None] * W) @ (self.readout * self.neural_scale[None, :])
 
     def intercept(self, coef: np.ndarray) -> np.ndarray:
-        """Intercept matching :meth:`coef`, shape ``(n,)``."""
-        return self.mean_y - self.mean_phi @ coef
+        """Intercept matching :meth:`coef` (and the nuisance coefficients), shape ``(n,)``."""
+        out = self.mean_y - self.mean_phi @ coef
+        if self.mean_nu.size:
+            out = out - self.mean_nu @ self.nuisance_coef
+        return out
+
+    @property
+    def n_nuisance(self) -> int:
+        """Number of nuisance regressors."""
+        return int(self.mean_nu.size)
 
 
 class ShaReD:
@@ -82,6 +99,20 @@ class ShaReD:
         Lags in samples; negative lags let neural activity lead behavior.
     n_basis : int, optional
         Project the lags of each feature onto this many raised-cosine bumps.
+    edges : {"drop", "zero"} or mapping of feature name (or pattern) to {"drop", "zero"}
+        What a lag window that reaches beyond its segment (trial) does. ``"drop"`` (default):
+        the sample is left out of the analysis. ``"zero"``: the behavior outside the segment
+        counts as zero (no event, baseline), so the sample keeps its full window: right for
+        event regressors (stimulus onsets, cues, rewards coded as impulses), whose value outside
+        a trial is indeed "no event". Per feature, e.g. ``{"grating_*_onset": "zero"}``
+        (unlisted features drop). A sample is analysed when the windows of all "drop" features
+        lie inside its segment, so continuous variables that cannot be zero-padded are best
+        given as private ``covariates`` of the sessions (lag 0).
+    drift : int
+        Number of smooth functions of recording time (lowest DCT cosines, see
+        :func:`~sharedrep.features.drift_basis`) fitted per session as private nuisance
+        regressors next to the session's ``covariates``: slow drifts of each neuron's baseline
+        over the recording. 0 (default): none.
     alpha : float
         Ridge penalty ``lambda`` added to ``Phi_s'Phi_s`` (in units of summed squared
         standardized behavior, as in scikit-learn's ``Ridge``).
@@ -158,6 +189,8 @@ class ShaReD:
         *,
         lags: Sequence[int] | range = (0,),
         n_basis: int | None = None,
+        edges: str | Mapping[str, str] = "drop",
+        drift: int = 0,
         alpha: float = 1.0,
         objective: str = "variance",
         weights: str | Sequence[float] | Mapping[str, float] = "equal",
@@ -173,6 +206,8 @@ class ShaReD:
         self.n_components = n_components
         self.lags = lags
         self.n_basis = n_basis
+        self.edges = edges
+        self.drift = drift
         self.alpha = alpha
         self.objective = objective
         self.weights = weights
@@ -213,7 +248,8 @@ class ShaReD:
         ]
         return f"{type(self).__name__}({', '.join(changed)})"
 
-    def _check_params(self) -> TemporalExpansion:
+    def _check_params(self, feature_names: Sequence[str]) -> TemporalExpansion:
+        """Validate the parameters; the temporal expansion for these behavioral features."""
         if not (isinstance(self.n_components, int | np.integer) and self.n_components >= 1):
             raise ValueError(f"n_components must be a positive integer, got {self.n_components!r}")
         if not (np.isfinite(self.alpha) and self.alpha >= 0):
@@ -226,7 +262,46 @@ class ShaReD:
             )
         if not self.whiten_alpha > 0:
             raise ValueError(f"whiten_alpha must be positive, got {self.whiten_alpha!r}")
-        return TemporalExpansion(self.lags, self.n_basis)
+        if not (isinstance(self.drift, int | np.integer) and self.drift >= 0):
+            raise ValueError(f"drift must be a non-negative integer, got {self.drift!r}")
+        zero = resolve_edges(self.edges, feature_names)
+        return TemporalExpansion(self.lags, self.n_basis, zero)
+
+    def statistics(
+        self,
+        cohort: Cohort | Session | Sequence[Session],
+        *,
+        folds: Sequence[np.ndarray] | None = None,
+        n_folds: int | None = None,
+    ) -> list[SessionStats]:
+        """The sufficient statistics this model needs, in one pass over each session.
+
+        Parameters
+        ----------
+        cohort : Cohort, Session or list of Session
+        folds : sequence of ndarray of int, optional
+            Per session, the fold of each sample (see :func:`sharedrep.folds.fold_labels`);
+            the statistics are then kept per fold.
+        n_folds : int, optional
+
+        Returns
+        -------
+        list of SessionStats
+            One per session, computed with this model's lags, basis, edges, drift, chunk size
+            and backend (and neural Gram matrices for the correlation objective).
+        """
+        cohort = as_cohort(cohort)
+        expansion = self._check_params(cohort.feature_names)
+        return cohort_stats(
+            cohort,
+            expansion,
+            folds=folds,
+            n_folds=n_folds,
+            gram=self.objective == "correlation",
+            chunk_size=self.chunk_size,
+            drift=int(self.drift),
+            backend=self.backend,
+        )
 
     # -- fitting ----------------------------------------------------------------------------
     def fit(self, cohort: Cohort | Session | Sequence[Session], y: None = None) -> ShaReD:
@@ -243,15 +318,7 @@ class ShaReD:
         self
         """
         cohort = as_cohort(cohort)
-        expansion = self._check_params()
-        stats = cohort_stats(
-            cohort,
-            expansion,
-            gram=self.objective == "correlation",
-            chunk_size=self.chunk_size,
-            backend=self.backend,
-        )
-        return self.fit_from_stats(stats, cohort)
+        return self.fit_from_stats(self.statistics(cohort), cohort)
 
     def fit_from_stats(
         self,
@@ -285,8 +352,8 @@ class ShaReD:
     def _fit_from_stats(
         self, stats: Sequence[SessionStats], cohort: Cohort, init: np.ndarray | None
     ) -> ShaReD:
-        expansion = self._check_params()
         cohort = as_cohort(cohort)
+        expansion = self._check_params(cohort.feature_names)
         if len(stats) != len(cohort):
             raise ValueError(f"{len(stats)} statistics for {len(cohort)} sessions")
         p = len(cohort.feature_names)
@@ -330,6 +397,11 @@ class ShaReD:
             session.name: self._session_fit(std, i, st, session, readouts[i])
             for i, (session, st) in enumerate(zip(cohort, stats, strict=True))
         }
+        self.nuisance_explained_ = pd.Series(
+            [float(np.mean(r)) if r.size else 0.0 for r in std.nuisance_r2],
+            index=pd.Index(cohort.names, name="session"),
+            name="nuisance_r2",
+        )
         self.loadings_ = self._loadings(cohort.rate)
         return self
 
@@ -337,10 +409,24 @@ class ShaReD:
         act, p = std.active, len(cohort.feature_names)
         n_total = sum(s.n_neurons for s in cohort)
         if d > act.sum() or d > n_total:
+            dead = ~act.reshape(p, -1).any(axis=1)
+            constant = [cohort.feature_names[j] for j in np.flatnonzero(dead)]
+            advice = ""
+            expansion = self._check_params(cohort.feature_names)
+            trials = any(s.segments is not None for s in cohort)
+            if int(act.sum()) < d and trials and expansion.span > 1 and not expansion.pads_all:
+                advice = (
+                    "; with trials as segments and edges='drop', samples whose lag window "
+                    "crosses a trial start are left out, so an event coded at a trial's first "
+                    "samples is never seen: use edges='zero' for event regressors (behavior "
+                    "outside a trial counts as no event), or shorter lags"
+                )
+            elif int(act.sum()) < d:
+                advice = f"; features constant over the analysed samples: {constant}"
             raise DataError(
                 f"n_components={d} is more than the data support: the design has "
                 f"{int(act.sum())} informative columns ({p} features x {act.size // p} "
-                f"lags/basis) and the cohort {n_total} neurons"
+                f"lags/basis) and the cohort {n_total} neurons{advice}"
             )
 
     def _ridge_cov(self, std: Standardized) -> np.ndarray:
@@ -412,7 +498,7 @@ class ShaReD:
         unless given."""
         V = self._readouts(std)[i] if V is None else V
         mean_phi, mean_y = stats.means()
-        return SessionFit(
+        fit = SessionFit(
             session.name,
             V,
             mean_phi,
@@ -422,6 +508,17 @@ class ShaReD:
             session.neuron_names,
             session.subject,
             session.condition,
+        )
+        if not stats.n_nuisance:
+            return fit
+        # the session's nuisance fit that goes with this readout (least squares on what the
+        # shared part leaves), in raw units
+        gamma = std.partials[i].nuisance_coef(fit.coef(self.coef_, std.column_scale))
+        return replace(
+            fit,
+            nuisance_coef=gamma,
+            mean_nu=stats.mean_nuisance(),
+            nuisance_names=stats.nuisance_names,
         )
 
     def _loadings(self, rate: float | None) -> xr.DataArray:
@@ -466,7 +563,9 @@ class ShaReD:
         """
         self._check_fitted()
         self._check_features(session)
-        stats = compute_stats(session, self.expansion_, gram=False, chunk_size=self.chunk_size)
+        stats = compute_stats(
+            session, self.expansion_, chunk_size=self.chunk_size, drift=int(self.drift)
+        )
         self.session_fits_[session.name] = self.readout_from_stats(stats, session)
         return self
 
@@ -544,15 +643,30 @@ class ShaReD:
         return fit
 
     def _design(self, session: Session) -> tuple[np.ndarray, np.ndarray]:
+        """The session's design ``(T, q)`` (NaN where the window cannot be built) and the
+        valid rows."""
         self._check_fitted()
         self._check_features(session)
-        valid = valid_rows(
-            session.n_samples,
-            self.expansion_.lags,
-            session.segments,
-            session.usable if session.n_omitted else None,
+        valid = self.expansion_.valid(
+            session.n_samples, session.segments, session.usable if session.n_omitted else None
         )
-        return self.expansion_.design(np.asarray(session.behavior, dtype=float), valid), valid
+        phi = self.expansion_.design(
+            np.asarray(session.behavior, dtype=float), valid, session.segments
+        )
+        return phi, valid
+
+    def _nuisance(self, session: Session, fit: SessionFit, valid: np.ndarray) -> np.ndarray:
+        """The session's nuisance regressors ``(T, c)`` (NaN on invalid rows)."""
+        covs = fit.nuisance_names[: fit.n_nuisance - int(self.drift)]
+        if tuple(session.covariate_names) != tuple(covs):
+            raise DataError(
+                f"session {session.name!r} has covariates {list(session.covariate_names)} but "
+                f"its readout was fitted with {list(covs)}"
+            )
+        out = np.full((session.n_samples, fit.n_nuisance), np.nan)
+        rows = np.flatnonzero(valid)
+        out[rows] = nuisance_rows(session, rows, int(self.drift))
+        return out
 
     def _time_coord(self, session: Session) -> np.ndarray:
         return np.arange(session.n_samples) if session.time is None else session.time
@@ -596,9 +710,11 @@ class ShaReD:
             NaN where the lag window is incomplete (see :meth:`transform`).
         """
         fit = self._session_fit_for(session)
-        phi, _ = self._design(session)
+        phi, valid = self._design(session)
         coef = fit.coef(self.coef_, self._column_scale)
         Y = fit.intercept(coef) + phi @ coef
+        if fit.n_nuisance:
+            Y = Y + self._nuisance(session, fit, valid) @ fit.nuisance_coef
         return xr.DataArray(
             Y,
             dims=("time", "neuron"),
@@ -627,9 +743,11 @@ class ShaReD:
         for session in cohort:
             self._check_features(session)
             fit = self._session_fit_for(session)
-            st = compute_stats(session, self.expansion_, chunk_size=self.chunk_size)
+            st = compute_stats(
+                session, self.expansion_, chunk_size=self.chunk_size, drift=int(self.drift)
+            )
             coef = fit.coef(self.coef_, self._column_scale)
-            e, t = st.residual_ss(coef, fit.intercept(coef))
+            e, t = st.residual_ss(coef, fit.intercept(coef), fit.nuisance_coef)
             sse.append(e)
             sst.append(t)
             neurons.append(fit.neuron_names)

@@ -15,18 +15,19 @@ from __future__ import annotations
 import copy
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .backend import cohort_stats, get_backend
+from .backend import get_backend
 from .data import Cohort, Session, as_cohort
 from .errors import DataError
 from .estimator import SessionFit, ShaReD
 from .features import TemporalExpansion
+from .folds import check_split, cohort_fold_labels, describe_split, fold_labels
 from .metrics import Scores, _r2
 from .solver import readout
 from .stats import SessionStats, StackedStats, stack, standardize
@@ -64,49 +65,60 @@ class FoldStats:
     expansion : TemporalExpansion
     stats : list of SessionStats
         One per session, each with ``n_folds`` blocks (fold ``k`` is block ``k`` in every
-        session; see :func:`sharedrep.stats.fold_labels`).
+        session; see :func:`sharedrep.folds.fold_labels`).
+    split : str or mapping
+        The fold rule (``"auto"``, ``"interleaved"``, ``"blocks"`` or explicit labels).
     """
 
     cohort: Cohort
     expansion: TemporalExpansion
     stats: list[SessionStats]
+    split: Any = "auto"
 
     @classmethod
     def compute(
         cls,
         cohort: Cohort | Session | Sequence[Session],
-        expansion: TemporalExpansion,
+        model: ShaReD,
         n_folds: int,
         *,
-        gram: bool = False,
-        chunk_size: int | None = None,
+        split: Any = "auto",
     ) -> FoldStats:
         """One chunked pass over every session, keeping the statistics of each fold.
 
         Parameters
         ----------
         cohort : Cohort
-        expansion : TemporalExpansion
+        model : ShaReD
+            Fitted or not: its lags, basis, edges, drift, chunk size and objective say which
+            statistics are needed (see :meth:`~sharedrep.ShaReD.statistics`).
         n_folds : int
-            Folds per session (at least 2): whole segments in contiguous groups, or contiguous
-            blocks for sessions without segments.
-        gram : bool
-            Keep neural Gram matrices (``objective="correlation"``).
-        chunk_size : int, optional
-            Rows per chunk of the statistics pass.
+            Folds per session (at least 2).
+        split : {"auto", "interleaved", "blocks"} or mapping
+            How samples are assigned to folds (see :mod:`sharedrep.folds`).
 
         Raises
         ------
         DataError
-            A session has fewer segments than folds.
+            A session has fewer segments than folds, or fold labels that do not fit.
         """
         if not (isinstance(n_folds, int | np.integer) and n_folds >= 2):
             raise ValueError(f"folds must be an integer >= 2, got {n_folds!r}")
+        check_split(split)
         cohort = as_cohort(cohort)
-        stats = cohort_stats(
-            cohort, expansion, n_folds=int(n_folds), gram=gram, chunk_size=chunk_size
-        )
-        return cls(cohort.without_data(), expansion, stats)
+        labels = cohort_fold_labels(cohort, int(n_folds), split)
+        stats = model.statistics(cohort, folds=labels, n_folds=int(n_folds))
+        expansion = model._check_params(cohort.feature_names)
+        return cls(cohort.without_data(), expansion, stats, split)
+
+    @property
+    def split_description(self) -> str:
+        """The fold rule in words, e.g. ``"interleaved segments"`` (for tables and reports)."""
+        return describe_split(self.split, list(self.cohort))
+
+    def labels(self, i: int) -> np.ndarray:
+        """Fold of each sample of session ``i`` (recomputed from the rule; no data read)."""
+        return fold_labels(self.cohort[i], self.n_folds, self.split)
 
     @property
     def n_folds(self) -> int:
@@ -185,20 +197,6 @@ class FoldStats:
         return per_fold, sse, sst
 
 
-def _fold_stats(
-    cohort: Cohort | Session | Sequence[Session], model: ShaReD, n_folds: int
-) -> FoldStats:
-    """:meth:`FoldStats.compute` with what fits like ``model`` need (fitted or not): its
-    expansion, its chunk size, and neural Gram matrices when its objective is correlation."""
-    return FoldStats.compute(
-        cohort,
-        model._check_params(),
-        n_folds,
-        gram=model.objective == "correlation",
-        chunk_size=model.chunk_size,
-    )
-
-
 def score_block(
     W: np.ndarray, column_scale: np.ndarray, fit: SessionFit, block: SessionStats
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -220,19 +218,21 @@ def score_block(
     sse, sst : ndarray, shape (n,)
     """
     coef = fit.coef(W, column_scale)
-    return block.residual_ss(coef, fit.intercept(coef))
+    return block.residual_ss(coef, fit.intercept(coef), fit.nuisance_coef)
 
 
 def _cv_fold(
     folds: FoldStats, k: int, alpha: float, ranks: Sequence[int], params: Mapping[str, Any]
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Held-out sums of squares of fold ``k`` of every session, for each rank at one ``alpha``.
 
-    The training problem of the fold is standardized and whitened once and every rank is
+    The training problem of the fold is standardized and prepared once and every rank is
     fitted from it, each starting from the solution of the rank below (completed with the best
     pooled directions orthogonal to it; the default start is kept where it starts higher).
-    Readouts and held-out scores stay in the ``d`` latent dimensions, all sessions at once.
-    The task reads only ``folds``: fold fits can run in any order, in threads or on a cluster.
+    Readouts and held-out scores stay in the ``d`` latent dimensions, all sessions at once;
+    each session's nuisance regressors are refitted with each rank. Rank 0 is the model of the
+    intercepts and nuisance regressors alone. The task reads only ``folds``: fold fits can run in
+    any order, in threads or on a cluster.
 
     Parameters
     ----------
@@ -241,47 +241,71 @@ def _cv_fold(
         Held-out fold.
     alpha : float
     ranks : sequence of int
-        Increasing.
+        Increasing; 0 allowed.
     params : mapping
         The other :class:`~sharedrep.ShaReD` parameters.
 
     Returns
     -------
-    sse, sst : ndarray, shape (len(ranks), N)
+    sse, sst, offset : ndarray, shape (len(ranks), N)
         Per rank, the residual and total sums of squares of every neuron of the cohort on fold
-        ``k`` (sessions' neurons side by side, in cohort order).
+        ``k`` (sessions' neurons side by side, in cohort order), and the part of the residual
+        sum of squares due to the held-out block's mean alone (``T_k (mean - predicted
+        mean)^2``: large when the baseline drifts between training and test data).
     """
     cohort = folds.cohort
-    model = ShaReD(**params, n_components=max(ranks), alpha=alpha)
+    d_max = max(ranks)
+    model = ShaReD(**params, n_components=max(d_max, 1), alpha=alpha)
     train = folds.train(k)
     std = standardize(
-        train, model._check_params(), cohort.feature_names, zscore_neurons=model.zscore
+        train,
+        model._check_params(cohort.feature_names),
+        cohort.feature_names,
+        zscore_neurons=model.zscore,
     )
-    model._check_rank(std, cohort, max(ranks))
-    problem = model._subspace_problem(std, cohort)
+    if d_max > 0:
+        model._check_rank(std, cohort, d_max)
+        problem = model._subspace_problem(std, cohort)
     act = std.active
     A = np.concatenate([a[act] for a in std.cross], axis=1)
     neural_scale = np.concatenate(std.neural_scale)
     trained = stack(train)  # for the intercepts: training means
     test = folds.test_stacked(k)
+    # the nuisance fit of each session: Gamma = nu_y - nu_phi @ basis @ V (raw units, padded)
+    c = test.nu_y.shape[0]
+    nu_y = np.zeros((c, test.session.size))
+    nu_phi = np.zeros((len(cohort), c, act.size))
+    for s, part in enumerate(std.partials):
+        nu_y[: part.nu_y.shape[0], test.offsets[s] : test.offsets[s + 1]] = part.nu_y
+        nu_phi[s, : part.nu_phi.shape[0]] = part.nu_phi
     sse = np.empty((len(ranks), test.session.size))
-    sst = np.empty_like(sse)
+    sst, offset = np.empty_like(sse), np.empty_like(sse)
+    mean_phi, mean_y = test.means()
     W = None
     for j, d in enumerate(ranks):
-        W = problem.fit(
-            d,
-            max_iter=model.max_iter,
-            tol=model.tol,
-            n_restarts=model.n_restarts,
-            seed=model.random_state,
-            init=W,
-        ).W
-        # the model in raw units: coef = basis @ readout
-        V = readout(W, problem.C, A, test.session) * neural_scale
         basis = np.zeros((act.size, d))
-        basis[act] = std.column_scale[act, None] * W
-        sse[j], sst[j] = test.residual_ss(V, trained.intercept(V, basis), basis)
-    return sse, sst
+        if d > 0:
+            W = problem.fit(
+                d,
+                max_iter=model.max_iter,
+                tol=model.tol,
+                n_restarts=model.n_restarts,
+                seed=model.random_state,
+                init=W,
+            ).W
+            # the model in raw units: coef = basis @ readout
+            V = readout(W, problem.C, A, test.session) * neural_scale
+            basis[act] = std.column_scale[act, None] * W
+        else:
+            V = np.zeros((0, test.session.size))
+        gamma = nu_y - np.einsum("nc,dn->cn", (nu_phi @ basis)[test.session], V) if c else None
+        intercept = trained.intercept(V, basis, gamma)
+        sse[j], sst[j] = test.residual_ss(V, intercept, basis, nuisance_coef=gamma)
+        predicted = intercept + np.einsum("nd,dn->n", (mean_phi @ basis)[test.session], V)
+        if c:
+            predicted += np.einsum("nc,cn->n", test.mean_nuisance()[test.session], gamma)
+        offset[j] = test.count[test.session] * (mean_y - predicted) ** 2
+    return sse, sst, offset
 
 
 def _session_means(values: np.ndarray, session: np.ndarray, n_sessions: int) -> np.ndarray:
@@ -338,7 +362,11 @@ class CVResults:
     summary : pandas.DataFrame
         Index ``(n_components, alpha)``; columns ``r2`` (pooled held-out R²: mean over
         sessions of the mean over neurons, folds pooled by summing sums of squares), ``se``
-        (standard error of the pooled R² over folds, ``std / sqrt(K)``), ``chosen`` (bool).
+        (standard error of the pooled R² over folds, ``std / sqrt(K)``), ``offset`` (the
+        share of the held-out variance lost to the held-out blocks' means alone, i.e. to a
+        baseline that moved between training and test data; same averaging as ``r2``),
+        ``chosen`` (bool). Rank 0 (when in the grid) is the model of the intercepts and
+        nuisance regressors alone.
     session : pandas.DataFrame
         Long table, one row per ``(n_components, alpha, session)``: ``subject``,
         ``condition``, ``r2`` (mean over the session's neurons of their held-out R²).
@@ -355,6 +383,12 @@ class CVResults:
     rule : str
         Selection rule (``"1se"`` or ``"max"``).
     n_folds : int
+    split : str
+        How the folds were drawn, in words (e.g. ``"interleaved segments"``).
+    diagnostics : dict of str to float
+        At the chosen point: ``r2``, ``se``, ``offset`` (see ``summary``) and ``fold_ratio``
+        (variance of the per-fold R² over folds against what the scatter of sessions within
+        folds predicts).
     """
 
     summary: pd.DataFrame
@@ -365,6 +399,8 @@ class CVResults:
     alpha: float
     rule: str
     n_folds: int
+    split: str = "contiguous blocks"
+    diagnostics: dict[str, float] = field(default_factory=dict)
 
     def scores(self, n_components: int | None = None, alpha: float | None = None) -> Scores:
         """Held-out :class:`~sharedrep.metrics.Scores` of one grid point (default: chosen)."""
@@ -381,24 +417,25 @@ class CVResults:
     def __repr__(self) -> str:
         best = self.summary.loc[(self.n_components, self.alpha)]
         return (
-            f"CVResults({self.n_folds}-fold, {len(self.summary)} grid points; chosen "
+            f"CVResults({self.n_folds}-fold over {self.split}, {len(self.summary)} grid "
+            "points; chosen "
             f"n_components={self.n_components}, alpha={self.alpha:g} by {self.rule!r}: "
             f"held-out R²={best['r2']:.4f} ± {best['se']:.4f})"
         )
 
 
-def _as_grid(values: int | float | Iterable, what: str, kind: type) -> list:
+def _as_grid(values: int | float | Iterable, what: str, kind: type, lowest: int = 1) -> list:
     arr = [values] if np.isscalar(values) else list(values)
     if not arr:
         raise ValueError(f"{what} grid is empty")
     out = []
     for v in arr:
         if kind is int:
-            if not (isinstance(v, int | np.integer) and v >= 1):
-                raise ValueError(f"{what} must be positive integers, got {v!r}")
+            if not (isinstance(v, int | np.integer) and v >= lowest):
+                raise ValueError(f"{what} must be integers >= {lowest}, got {v!r}")
             out.append(int(v))
         else:
-            if not (np.isfinite(v) and v >= 0):
+            if not (isinstance(v, int | float | np.number) and np.isfinite(v) and v >= 0):
                 raise ValueError(f"{what} must be non-negative numbers, got {v!r}")
             out.append(float(v))
     if len(set(out)) != len(out):
@@ -439,22 +476,27 @@ def _cross_validate_stats(
     for i, a in enumerate(grid_a):
         sse = np.stack([results[i * K + k][0] for k in range(K)])  # (K, D, N)
         sst = np.stack([results[i * K + k][1] for k in range(K)])
+        off = np.stack([results[i * K + k][2] for k in range(K)]).sum(axis=0)  # (D, N)
         per_fold = np.array(
             [[_session_means(r, session, S) for r in _r2(sse[k], sst[k])] for k in range(K)]
         )  # (K, D, S)
         r2 = _r2(sse.sum(axis=0), sst.sum(axis=0))  # (D, N), folds pooled
         ses = np.array([_session_means(r, session, S) for r in r2])  # (D, S)
         se = np.std(np.nanmean(per_fold, axis=2), axis=0, ddof=1) / np.sqrt(K)
+        total = sst.sum(axis=0)
+        share = np.divide(off, total, out=np.full_like(off, np.nan), where=total > 0)
+        offset = [float(np.nanmean(_session_means(o, session, S))) for o in share]
         summary_rows += [
-            (d, a, float(np.nanmean(ses[j])), float(se[j])) for j, d in enumerate(grid_d)
+            (d, a, float(np.nanmean(ses[j])), float(se[j]), offset[j]) for j, d in enumerate(grid_d)
         ]
         ses_r2.append(ses)
         fold_r2.append(per_fold)
         neu_r2.append(r2)
-    summary = pd.DataFrame(summary_rows, columns=["n_components", "alpha", "r2", "se"])
+    summary = pd.DataFrame(summary_rows, columns=["n_components", "alpha", "r2", "se", "offset"])
     summary = summary.set_index(["n_components", "alpha"]).sort_index()
     d_best, a_best = one_se_choice(summary, rule)
     summary["chosen"] = [(d, a) == (d_best, a_best) for d, a in summary.index]
+    diagnostics = _diagnose(summary, np.stack(fold_r2), grid_a, grid_d, folds)
     return CVResults(
         summary=summary,
         session=_long_table(cohort, grid_a, grid_d, np.stack(ses_r2), "session"),
@@ -464,7 +506,38 @@ def _cross_validate_stats(
         alpha=a_best,
         rule=rule,
         n_folds=K,
+        split=folds.split_description,
+        diagnostics=diagnostics,
     )
+
+
+def _diagnose(
+    summary: pd.DataFrame,
+    fold_r2: np.ndarray,
+    grid_a: list[float],
+    grid_d: list[int],
+    folds: FoldStats,
+) -> dict[str, float]:
+    """Numbers that tell whether the folds, not the model, decide the score (warned about).
+
+    ``offset``: share of the held-out variance lost to the held-out blocks' means at the chosen
+    point. ``fold_ratio``: variance over folds of the per-fold R² (mean over sessions) against
+    the variance expected from the scatter of sessions within folds; sessions that drift
+    together make whole folds good or bad.
+    """
+    d_best = int(summary.index[summary["chosen"]][0][0])
+    a_best = float(summary.index[summary["chosen"]][0][1])
+    row = summary.loc[(d_best, a_best)]
+    per = fold_r2[grid_a.index(a_best), :, grid_d.index(d_best), :]  # (K, S)
+    K, S = per.shape
+    between = float(np.nanvar(np.nanmean(per, axis=1), ddof=1)) if K > 1 else np.nan
+    within = float(np.nanmean(np.nanvar(per, axis=1, ddof=1)) / S) if S > 1 else np.nan
+    return {
+        "r2": float(row["r2"]),
+        "se": float(row["se"]),
+        "offset": float(row["offset"]),
+        "fold_ratio": between / within if within and np.isfinite(within) else np.nan,
+    }
 
 
 def _long_table(
@@ -511,6 +584,7 @@ def cross_validate(
     alpha: float | Iterable[float] = DEFAULT_ALPHAS,
     folds: int = 5,
     *,
+    split: Any = "auto",
     rule: str = "1se",
     estimator: ShaReD | None = None,
     cv_tol: float | None = CV_TOL,
@@ -518,7 +592,8 @@ def cross_validate(
 ) -> CVResults:
     """Cross-validate the number of shared components and the ridge penalty.
 
-    Folds are whole segments (trials) in contiguous groups, or contiguous blocks for sessions
+    Folds are whole segments (trials) interleaved over the recording, or contiguous blocks for
+    sessions
     without segments, with the same fold index in every session: fold ``k`` is held out of
     every session at once, ``W`` and all readouts are fitted on the rest, and each session's
     held-out fold is scored with its own readout. The statistics are computed in ONE pass over
@@ -537,12 +612,18 @@ def cross_validate(
         Ridge penalties to try (units of :class:`~sharedrep.ShaReD`'s ``alpha``).
     folds : int
         Number of folds ``K`` (>= 2; every session needs at least ``K`` segments).
+    split : {"auto", "interleaved", "blocks"} or mapping of session name to fold labels
+        How samples are assigned to folds (see :mod:`sharedrep.folds`): ``"auto"`` (default)
+        interleaves the segments (trials) of sessions that have them, so that a slow drift of
+        the recording does not decide the score, and cuts continuous sessions into contiguous
+        blocks.
     rule : {"1se", "max"}
         ``"1se"`` (default): the fewest components, then the strongest ridge, whose pooled
         held-out R² is within one standard error (over folds) of the best; ``"max"``: the best.
         See :func:`one_se_choice`.
     estimator : ShaReD, optional
-        Take the other parameters (lags, basis, objective, weights, ...) from this estimator.
+        Take the other parameters (lags, basis, edges, drift, objective, weights, ...) from
+        this estimator.
     cv_tol : float or None
         Optimiser tolerance of the fits inside cross-validation (default ``1e-6``; ``None``:
         the estimator's own ``tol``).
@@ -563,14 +644,14 @@ def cross_validate(
     >>> cv = sr.cross_validate(cohort, n_components=[1, 2, 3, 4], alpha=[1.0, 100.0],
     ...                        folds=3, lags=truth.lags)
     >>> cv.summary.columns.tolist()
-    ['r2', 'se', 'chosen']
+    ['r2', 'se', 'offset', 'chosen']
     """
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
-    grid_d = _as_grid(n_components, "n_components", int)
+    grid_d = _as_grid(n_components, "n_components", int, lowest=0)
     grid_a = _as_grid(alpha, "alpha", float)
     base = _base_params(estimator, params)
-    fs = _fold_stats(cohort, ShaReD(n_components=grid_d[0], **base), folds)
+    fs = FoldStats.compute(cohort, ShaReD(**base), folds, split=split)
     return _cross_validate_stats(fs, grid_d, grid_a, base, rule, cv_tol)
 
 
@@ -588,6 +669,8 @@ class ShaReDCV:
         Ridge penalties to try.
     folds : int
         Number of cross-validation folds (whole segments).
+    split : {"auto", "interleaved", "blocks"} or mapping
+        How samples are assigned to folds (see :func:`cross_validate`).
     rule : {"1se", "max"}
         Selection rule (see :func:`one_se_choice`).
     cv_tol : float or None
@@ -620,6 +703,7 @@ class ShaReDCV:
         n_components: Iterable[int] = range(1, 11),
         alpha: Iterable[float] = DEFAULT_ALPHAS,
         folds: int = 5,
+        split: Any = "auto",
         rule: str = "1se",
         cv_tol: float | None = CV_TOL,
         **params: Any,
@@ -627,6 +711,7 @@ class ShaReDCV:
         self.n_components = n_components
         self.alpha = alpha
         self.folds = folds
+        self.split = split
         self.rule = rule
         self.cv_tol = cv_tol
         self.params = params
@@ -637,6 +722,7 @@ class ShaReDCV:
             "n_components": self.n_components,
             "alpha": self.alpha,
             "folds": self.folds,
+            "split": self.split,
             "rule": self.rule,
             "cv_tol": self.cv_tol,
             **self.params,
@@ -645,7 +731,7 @@ class ShaReDCV:
     def set_params(self, **params: Any) -> ShaReDCV:
         """Set parameters (scikit-learn convention); returns self."""
         for k, v in params.items():
-            if k in ("n_components", "alpha", "folds", "rule", "cv_tol"):
+            if k in ("n_components", "alpha", "folds", "split", "rule", "cv_tol"):
                 setattr(self, k, v)
             else:
                 self.params[k] = v
@@ -671,10 +757,10 @@ class ShaReDCV:
         if self.rule not in RULES:
             raise ValueError(f"rule must be one of {RULES}, got {self.rule!r}")
         cohort = as_cohort(cohort)
-        grid_d = _as_grid(self.n_components, "n_components", int)
+        grid_d = _as_grid(self.n_components, "n_components", int, lowest=0)
         grid_a = _as_grid(self.alpha, "alpha", float)
         base = _base_params(None, self.params)
-        fs = _fold_stats(cohort, ShaReD(n_components=grid_d[0], **base), self.folds)
+        fs = FoldStats.compute(cohort, ShaReD(**base), self.folds, split=self.split)
         self.cv_results_ = _cross_validate_stats(fs, grid_d, grid_a, base, self.rule, self.cv_tol)
         self.n_components_ = self.cv_results_.n_components
         self.alpha_ = self.cv_results_.alpha
@@ -714,11 +800,14 @@ class TransferResults:
         Index ``train_fraction``; columns ``shared``, ``individual`` (mean session R²),
         ``difference`` (shared minus individual), ``se`` (its standard error over sessions),
         ``wins`` (fraction of sessions where shared is better).
+    split : str
+        How each session was cut into blocks, in words.
     """
 
     session: pd.DataFrame
     neuron: pd.DataFrame
     summary: pd.DataFrame
+    split: str = "contiguous blocks"
 
 
 def transfer(
@@ -729,16 +818,19 @@ def transfer(
     alpha: float = 1.0,
     folds: int = 5,
     n_blocks: int = 20,
+    split: Any = "auto",
     estimator: ShaReD | None = None,
     **params: Any,
 ) -> TransferResults:
     """How well the shared representation transfers to a new animal.
 
     For each session ``s`` in turn (leave-one-session-out): ``W`` is fitted on the other
-    sessions only; session ``s`` is cut into ``n_blocks`` contiguous blocks of whole segments;
+    sessions only; session ``s`` is cut into ``n_blocks`` blocks of whole segments (by
+    ``split``: interleaved segments for sessions with trials, contiguous blocks otherwise);
     ``folds`` rotations each hold out ``n_blocks / folds`` blocks for testing and fit the
     readout on the ``round(f * n_blocks)`` blocks that follow them (cyclically), for each
-    training fraction ``f``. The same training data also fit an individual reduced-rank ridge
+    training fraction ``f``: with interleaved blocks, both parts are trials spread over the
+    whole recording. The same training data also fit an individual reduced-rank ridge
     regression of the same rank and ridge (no sharing). Held-out sums of squares are pooled
     over rotations. All from one statistics pass.
 
@@ -757,8 +849,11 @@ def transfer(
         Rotations of the test part.
     n_blocks : int
         Blocks per session (the resolution of ``train_fraction``); needs as many segments.
+    split : {"auto", "interleaved", "blocks"} or mapping
+        How samples are assigned to the blocks (see :mod:`sharedrep.folds`; explicit labels
+        give ``n_blocks`` values).
     estimator : ShaReD, optional
-        Take other parameters (lags, basis, ...) from this estimator.
+        Take other parameters (lags, basis, edges, drift, ...) from this estimator.
     **params
         Other :class:`~sharedrep.ShaReD` parameters; they override ``estimator``'s.
 
@@ -775,8 +870,12 @@ def transfer(
     if n_blocks % folds:
         raise ValueError(f"n_blocks={n_blocks} must be a multiple of folds={folds}")
     per_test = n_blocks // folds
+    if fracs[0] <= 0:
+        raise ValueError(
+            f"train_fraction must be positive (the readout needs training data), got {fracs[0]}"
+        )
     n_train = {f: max(1, round(f * n_blocks)) for f in fracs}
-    bad = [f for f, m in n_train.items() if f <= 0 or m > n_blocks - per_test]
+    bad = [f for f, m in n_train.items() if m > n_blocks - per_test]
     if bad:
         raise ValueError(
             f"train_fraction {bad} leaves no room for the test blocks: with folds={folds} "
@@ -784,7 +883,7 @@ def transfer(
         )
     base = _base_params(estimator, params)
     params_full = {**base, "n_components": int(n_components), "alpha": float(alpha)}
-    fs = _fold_stats(cohort, ShaReD(**params_full), n_blocks)
+    fs = FoldStats.compute(cohort, ShaReD(**params_full), n_blocks, split=split)
     totals = fs.total()
     ses_rows, neu_rows = [], []
     for i, s in enumerate(cohort):
@@ -861,7 +960,9 @@ def transfer(
             "wins": (diff > 0).groupby(level="train_fraction").mean(),
         }
     )
-    return TransferResults(session, pd.concat(neu_rows, ignore_index=True), summary)
+    return TransferResults(
+        session, pd.concat(neu_rows, ignore_index=True), summary, fs.split_description
+    )
 
 
 def _individual_fit(

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
-from ..backend import cohort_stats
 from ..data import Cohort, Session, as_cohort
 from ..errors import DataError, SharedRepWarning
 from ..estimator import ShaReD
@@ -88,12 +87,7 @@ def bootstrap_loadings(
     if not 0 < ci < 1:
         raise ValueError(f"ci must be in (0, 1), got {ci!r}")
     if stats is None:
-        stats = cohort_stats(
-            cohort,
-            model.expansion_,
-            gram=model.objective == "correlation",
-            chunk_size=model.chunk_size,
-        )
+        stats = model.statistics(cohort)
     stats = [st.total() for st in stats]
     params = _aux_params(model)
     base_w = model.session_weights_.reindex(list(cohort.names)).to_numpy()

@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..backend import cohort_stats
 from ..data import Cohort, Session, as_cohort
 from ..errors import DataError
 from ..estimator import ShaReD
@@ -122,9 +121,7 @@ def compare_conditions(
     if all(n in encoding.stats for n in names):
         stats = [encoding.stats[n] for n in names]
     else:
-        stats = [
-            st.total() for st in cohort_stats(cohort, model.expansion_, chunk_size=model.chunk_size)
-        ]
+        stats = [st.total() for st in model.statistics(cohort)]
     filt = _session_filters(model, cohort, stats)  # (S, p, L, d)
     w = model.session_weights_.reindex(names).to_numpy()
     w = np.where(np.isfinite(w), w, 1.0 / len(names))

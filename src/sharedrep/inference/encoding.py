@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,7 +28,7 @@ from ..data import Cohort, Session, as_cohort
 from ..errors import DataError
 from ..estimator import SessionFit, ShaReD
 from ..metrics import _r2
-from ..selection import FoldStats, _fold_stats, with_coef
+from ..selection import FoldStats, with_coef
 from ..simulate import principal_angles
 from ..stats import SessionStats
 from ._common import _align, _aux_params, _raw, _unwrap
@@ -65,6 +66,8 @@ class EncodingMap:
     cross_fit : str
     fdr : float
     n_components : int
+    split : str
+        How the held-out folds were drawn, in words (e.g. ``"interleaved segments"``).
     stats : dict of str to SessionStats
         Whole-session statistics of the mapped sessions (reused by :func:`compare_conditions`
         instead of a second pass over the data).
@@ -77,6 +80,7 @@ class EncodingMap:
     cross_fit: str
     fdr: float
     n_components: int
+    split: str = "contiguous blocks"
     stats: dict[str, SessionStats] = field(default_factory=dict, repr=False)
 
     def summary(self) -> pd.DataFrame:
@@ -96,6 +100,7 @@ def encoding_map(
     n_null: int = 1000,
     *,
     folds: int = 5,
+    split: Any = "auto",
     fdr: float = 0.05,
     cross_fit: str = "auto",
     min_shift: int | None = None,
@@ -120,6 +125,8 @@ def encoding_map(
         ``EncodingMap.sessions["n_null"]`` records the number used.
     folds : int
         Folds for the held-out R² (and for cross-fitting a single session).
+    split : {"auto", "interleaved", "blocks"} or mapping
+        How samples are assigned to those folds (see :mod:`sharedrep.folds`).
     fdr : float
         False discovery rate for the ``encodes`` masks.
     cross_fit : {"auto", "session", "folds", "none"}
@@ -160,8 +167,13 @@ def encoding_map(
         mode = "session" if len(cohort) > 1 else "folds"
     if mode == "session" and len(cohort) < 2:
         raise DataError("cross_fit='session' needs at least two sessions; use 'folds'")
+    if model.coef_.shape[1] == 0:
+        raise DataError(
+            "the model has no shared component (n_components=0: cross-validation found no "
+            "shared representation that predicts held-out data); there is nothing to map"
+        )
     params = _aux_params(model)
-    fs = _fold_stats(cohort, model, folds)
+    fs = FoldStats.compute(cohort, model, folds, split=split)
     K = fs.n_folds
     totals = fs.total()
     fold_models = None
@@ -197,7 +209,7 @@ def encoding_map(
         list(cohort),
         [mode] * S,
         per_folds,
-        [K] * S,
+        [fs.labels(i) for i in range(S)],
         [null] * S,
         [n_null] * S,
         [min_shift] * S,
@@ -291,6 +303,7 @@ def encoding_map(
         cross_fit=mode,
         fdr=float(fdr),
         n_components=d,
+        split=fs.split_description,
         stats=dict(zip(cohort.names, totals, strict=True)),
     )
 

@@ -26,8 +26,7 @@ import scipy.fft as sfft
 from ..data import Session
 from ..errors import DataError, SharedRepWarning
 from ..estimator import ShaReD
-from ..features import valid_rows
-from ..stats import fold_labels
+from ..stats import nuisance_rows
 from ._common import _raw
 
 ACF_LEVEL = 0.1
@@ -120,16 +119,25 @@ def _explained(c: np.ndarray, Minv: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return ess, dess
 
 
-def _session_arrays(model: ShaReD, s: Session) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Design ``(T_valid, q)``, neural data ``(T_valid, n)`` and row positions of a session."""
-    rows = np.flatnonzero(
-        valid_rows(
-            s.n_samples, model.expansion_.lags, s.segments, s.usable if s.n_omitted else None
-        )
-    )
-    phi = model.expansion_.design_rows(np.asarray(s.behavior, dtype=float), rows)
+def _session_arrays(
+    model: ShaReD, s: Session
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Design ``(T_valid, q)``, neural data ``(T_valid, n)``, nuisance regressors
+    ``(T_valid, c)`` and row positions of a session."""
+    ex = model.expansion_
+    rows = np.flatnonzero(ex.valid(s.n_samples, s.segments, s.usable if s.n_omitted else None))
+    phi = ex.rows_of(np.asarray(s.behavior, dtype=float), rows, s.segments)
     Y = np.asarray(s.neural, dtype=float)[rows]
-    return phi, Y, rows
+    return phi, Y, nuisance_rows(s, rows, int(model.drift)), rows
+
+
+def _residualize(values: np.ndarray, nuisance: np.ndarray) -> np.ndarray:
+    """``values`` with their mean and the nuisance regressors' least-squares fit removed."""
+    out = values - values.mean(axis=0)
+    if nuisance.shape[1]:
+        N = nuisance - nuisance.mean(axis=0)
+        out = out - N @ np.linalg.lstsq(N, out, rcond=None)[0]
+    return out
 
 
 def _null_stats(
@@ -137,17 +145,22 @@ def _null_stats(
     s: Session,
     mode: str,
     per_fold: list[ShaReD],
-    K: int,
+    labels: np.ndarray,
     null: str,
     n_null: int,
     min_shift: int | None,
     rng: np.random.Generator,
 ) -> tuple[tuple, tuple, np.ndarray, int, float]:
-    """Observed and null statistics of one session, summed over its test units."""
-    phi, Y, rows = _session_arrays(model, s)
+    """Observed and null statistics of one session, summed over its test units.
+
+    ``labels``: the fold of each sample (used when ``mode == "folds"``). The latents and the
+    neural data of each unit are taken with their means and the session's nuisance regressors
+    (covariates, drift) removed, in sample, before the statistic and its null are computed.
+    """
+    phi, Y, nu, rows = _session_arrays(model, s)
     if mode == "folds":
-        lab = fold_labels(s, K)[rows]
-        units = [(np.flatnonzero(lab == k), per_fold[k]) for k in range(K)]
+        lab = labels[rows]
+        units = [(np.flatnonzero(lab == k), per_fold[k]) for k in range(len(per_fold))]
     else:
         units = [(np.arange(rows.size), per_fold[0])]
     seg = None if s.segments is None else s.segments[rows]
@@ -159,9 +172,8 @@ def _null_stats(
             # the first N' rows, N' the largest FFT-friendly length <= N (> 99% of the rows
             # for N >= 1000): a length with a large prime factor makes every FFT 5-10x slower
             idx = idx[: _prev_fast_len(idx.size)]
-        Z = phi[idx] @ _raw(m)
-        Zc = Z - Z.mean(axis=0)
-        Yc = Y[idx] - Y[idx].mean(axis=0)
+        Zc = _residualize(phi[idx] @ _raw(m), nu[idx])
+        Yc = _residualize(Y[idx], nu[idx])
         prepared.append((idx, Zc, Yc))
     # how many null draws every unit supports
     if null == "circular":

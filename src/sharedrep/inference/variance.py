@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,8 +13,8 @@ import scipy.linalg as sla
 from ..data import Cohort, Session, as_cohort
 from ..estimator import SessionFit, ShaReD
 from ..metrics import _r2
-from ..selection import RULES, _fold_stats
-from ..stats import SessionStats
+from ..selection import RULES, FoldStats
+from ..stats import Partial, SessionStats
 from ._common import _aux_params, _unwrap
 
 
@@ -22,6 +24,7 @@ def variance_split(
     max_private: int = 5,
     *,
     folds: int = 5,
+    split: Any = "auto",
     rule: str = "1se",
     ceiling_alphas: Sequence[float] = (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0),
 ) -> pd.DataFrame:
@@ -44,6 +47,8 @@ def variance_split(
     max_private : int
         Largest number of private dimensions tried per session.
     folds : int
+    split : {"auto", "interleaved", "blocks"} or mapping
+        How samples are assigned to folds (see :mod:`sharedrep.folds`).
     rule : {"1se", "max"}
         How the number of private dimensions is chosen per session from its held-out R² curve
         (the standard error is over folds).
@@ -65,7 +70,7 @@ def variance_split(
     model = _unwrap(model)
     cohort = as_cohort(cohort)
     params = _aux_params(model)
-    fs = _fold_stats(cohort, model, folds)
+    fs = FoldStats.compute(cohort, model, folds, split=split)
     K = fs.n_folds
     S = len(cohort)
     alphas = [float(a) for a in ceiling_alphas]
@@ -77,10 +82,12 @@ def variance_split(
         train = fs.train(k)
         m = ShaReD(**params).fit_from_stats(train, cohort)
         for i, s in enumerate(cohort):
-            coefs, fit = _private_coefs(m, train[i], s, max_private, alphas)
+            coefs, fit, part = _private_coefs(m, train[i], s, max_private, alphas)
             test = fs.stats[i].block(k)
             for r, coef in enumerate(coefs):
-                e, t = test.residual_ss(coef, fit.intercept(coef))
+                # each coefficient map refits the session's nuisance regressors with it
+                fit_r = replace(fit, nuisance_coef=part.nuisance_coef(coef))
+                e, t = test.residual_ss(coef, fit_r.intercept(coef), fit_r.nuisance_coef)
                 sse[i][r] += e
                 per_fold[k, i, r] = np.nanmean(_r2(e, t)) if np.any(t > 0) else np.nan
             sst[i] += t
@@ -131,7 +138,7 @@ def variance_split(
 
 def _private_coefs(
     m: ShaReD, train: SessionStats, s: Session, max_private: int, alphas: Sequence[float]
-) -> tuple[list[np.ndarray], SessionFit]:
+) -> tuple[list[np.ndarray], SessionFit, Partial]:
     """Raw-unit coefficient maps (q, n): shared + 0..max_private private dims, then full-rank
     ridge for each of ``alphas``."""
     std = m.standardize_like_fit([train])
@@ -168,4 +175,4 @@ def _private_coefs(
         coefs.append(raw(shared + P))
     for a in alphas:
         coefs.append(raw(np.linalg.solve(C0 + a * np.eye(qa), A)))
-    return coefs, fit
+    return coefs, fit, std.partials[0]

@@ -1,0 +1,571 @@
+"""The statistics pass: one chunked read of a session, accumulating its sufficient statistics.
+
+Each chunk of samples is read once (behavior with the margin its lag windows need, neural data
+and covariates at its rows), the design of its valid rows is built and multiplied, and the
+products are added to the blocks (folds) the rows belong to. Long contiguous runs of rows take
+the lagged route of :mod:`sharedrep.stats.lagged` (``Phi'Phi`` from lagged products of the
+behavior, no design built); short runs (trials of a few windows) take the direct product.
+
+Numerical care: sums are taken about shifts (the first chunk's means for behavior and
+covariates; for a neuron whose mean is large against its spread, its mean too), so that a
+constant offset of 1e8 does not cost the variance its digits; non-finite products are traced
+to the sample that caused them (a value written after the session was built, a lazy source
+holding NaN) or to an overflow of the data's scale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..data import Session, _is_lazy
+from ..errors import DataError, SourceError
+from ..features import TemporalExpansion, drift_basis, valid_rows
+from .containers import SessionStats, Shifts
+from .lagged import lagged_products, worth_structuring
+
+__all__ = [
+    "DEFAULT_CHUNK_ENTRIES",
+    "chunk_ranges",
+    "compute_stats",
+    "nuisance_names",
+    "nuisance_rows",
+    "stats_shift",
+]
+
+#: default bound on the number of design entries held at once (rows x q), ~64 MB of float64
+DEFAULT_CHUNK_ENTRIES = 8_000_000
+#: values beyond these magnitudes overflow or underflow when squared and summed
+_HUGE, _TINY = 1e150, 1e-150
+#: a neuron is summed about its mean when |mean| exceeds this many standard deviations
+_OFFSET_SD = 10.0
+
+
+def nuisance_names(session: Session, drift: int) -> tuple[str, ...]:
+    """Names of a session's nuisance columns: its covariates, then ``drift1 .. drift<k>``."""
+    return tuple(session.covariate_names) + tuple(f"drift{j}" for j in range(1, drift + 1))
+
+
+@dataclass
+class _Piece:
+    """The data of one chunk: the valid rows and everything read for them."""
+
+    rows: np.ndarray  # absolute sample indices of the valid rows, (r,)
+    block: np.ndarray  # behavior, float64 copy, samples base .. base + len - 1 (zero-padded)
+    base: int  # absolute index of block[0] (may be negative: padding before the recording)
+    segments: np.ndarray | None  # segment label of each block sample (-1 beyond the recording)
+    y: np.ndarray  # neural data at the rows, float64, (r, n)
+    nu: np.ndarray  # nuisance regressors at the rows, (r, c)
+    omitted: np.ndarray  # absolute indices of unusable samples among the chunk's own samples
+    fill: np.ndarray  # the value of "zero" of zero-padded features in the block's coordinates
+
+
+def compute_stats(
+    session: Session,
+    expansion: TemporalExpansion,
+    *,
+    folds: np.ndarray | None = None,
+    n_folds: int | None = None,
+    gram: bool = False,
+    chunk_size: int | None = None,
+    rows: slice | tuple[int, int] | None = None,
+    shift: Shifts | None = None,
+    drift: int = 0,
+) -> SessionStats:
+    """One pass over a session, accumulating its sufficient statistics.
+
+    Parameters
+    ----------
+    session : Session
+    expansion : TemporalExpansion
+        Lags (basis, zero-padded features) of the design.
+    folds : ndarray of int, shape (n_samples,), optional
+        Block index ``0 .. n_folds-1`` of each sample; statistics are kept per block.
+    n_folds : int, optional
+        Number of blocks (default ``folds.max() + 1``, or 1 without folds).
+    gram : bool
+        Accumulate the full neural Gram matrix ``y'y`` (n x n) instead of per-neuron sums of
+        squares. Costs ``n^2`` per row; only the ``"correlation"`` objective needs it.
+    chunk_size : int, optional
+        Samples per chunk. Peak memory is about ``chunk_size * (q + n)`` floats plus the
+        ``q * (q + n)`` statistics, whatever the recording length. Default: ~64 MB of design.
+    rows : slice or (start, stop), optional
+        Only the rows (samples ``t`` of the design) in ``[start, stop)`` enter; the lag window
+        may reach before ``start``. Statistics of disjoint ranges taken about the same
+        ``shift`` add up to those of their union (this is how a cluster splits a session).
+        A range without a valid row gives zero statistics.
+    shift : Shifts, optional
+        Values the sums are taken about (default: from the first chunk, see
+        :func:`stats_shift`).
+    drift : int
+        Number of smooth functions of recording time (:func:`~sharedrep.features.drift_basis`)
+        added to the session's covariates as nuisance regressors.
+
+    Returns
+    -------
+    SessionStats
+
+    Raises
+    ------
+    DataError
+        The session is too short for the lags (no valid row); a value read is NaN or inf under
+        ``nan_policy="raise"`` (a lazy source, or an array changed after the session was
+        built); values so large or small that their squares overflow or underflow.
+    SourceError
+        A lazily read source could not be read (e.g. its file disappeared); names the session.
+    """
+    name = session.name or "<unnamed>"
+    p, n = session.n_features, session.n_neurons
+    expansion.check_features(p)
+    q = expansion.n_columns(p)
+    start, stop = _row_range(session, rows)
+    if not expansion.pads_all and expansion.span > session.n_samples:
+        raise _too_short(session, expansion)  # before allocating a design that cannot exist
+    if folds is None:
+        fold_of = None
+        K = 1 if n_folds is None else int(n_folds)
+    else:
+        fold_of = np.asarray(folds, dtype=np.int64)
+        K = int(fold_of.max()) + 1 if n_folds is None else int(n_folds)
+    c = session.n_covariates + int(drift)
+    if shift is not None:
+        for what, got, want in (("x", shift.x, p), ("nu", shift.nu, c), ("y", shift.y, n)):
+            if np.shape(got) != (want,):
+                raise ValueError(
+                    f"session {name!r}: shift.{what} must have shape ({want},), got {np.shape(got)}"
+                )
+    step = _chunk_rows(q, n, chunk_size)
+
+    count, omitted = np.zeros(K), np.zeros(K)
+    sum_phi, sum_y, sum_nu = np.zeros((K, q)), np.zeros((K, n)), np.zeros((K, c))
+    phi_phi, phi_y, phi_nu = np.zeros((K, q, q)), np.zeros((K, q, n)), np.zeros((K, q, c))
+    nu_nu, nu_y = np.zeros((K, c, c)), np.zeros((K, c, n))
+    y_sq = np.zeros((K, n, n)) if gram else np.zeros((K, n))
+    sum_x, sum_xx = np.zeros((K, p)), np.zeros((K, p))
+    # without a basis the design is built lag-major (faster gathers) and the statistics are
+    # put back in the feature-major order of the design at the end
+    lag_major = expansion.basis is None
+    lag_to_basis = None if lag_major else _basis_map(expansion, p)
+    buf = np.empty((0, q))
+
+    for piece in _pieces(session, expansion, step, start, stop, drift):
+        if fold_of is not None and piece.omitted.size:
+            np.add.at(omitted, fold_of[piece.omitted], 1)
+        elif piece.omitted.size:
+            omitted[0] += piece.omitted.size
+        if not piece.rows.size:
+            continue
+        if shift is None:
+            shift = _shifts(session, piece)
+        _apply_shift(piece, shift, session.n_covariates)
+        at = piece.rows - piece.base  # positions of the rows in the block
+        x0 = piece.block[at]  # behavior at lag 0
+        labels = None if fold_of is None else fold_of[piece.rows]
+        blocks = [(0, slice(None))] if labels is None else _split_by_block(labels)
+        for k, sel in blocks:
+            at_k = at[sel]
+            yk = piece.y[sel]
+            tail = np.hstack([piece.nu[sel], np.ones((at_k.size, 1))])  # [nu, 1]
+            pp, py, pt = np.zeros((q, q)), np.zeros((q, n)), np.zeros((q, c + 1))
+            direct = []
+            for a, b in _runs(at_k, piece.segments):
+                if worth_structuring(b - a, expansion.lags.size, expansion.span):
+                    z = _run_samples(piece, expansion, int(at_k[a]), b - a)
+                    g, (cy, ct) = lagged_products(z, expansion.lags, b - a, (yk[a:b], tail[a:b]))
+                    if lag_to_basis is not None:
+                        g = lag_to_basis.T @ g @ lag_to_basis
+                        cy, ct = lag_to_basis.T @ cy, lag_to_basis.T @ ct
+                    pp += g
+                    py += cy
+                    pt += ct
+                else:
+                    direct.append((a, b))
+            if direct:
+                # one range (all rows, e.g. trials shorter than the lagged route needs): views
+                one = len(direct) == 1
+                idx = slice(*direct[0]) if one else np.concatenate([np.arange(*r) for r in direct])
+                rows_k = at_k[idx]
+                if buf.shape[0] < rows_k.size:
+                    buf = np.empty((rows_k.size, q))
+                phi = buf[: rows_k.size]
+                build = expansion.lag_major_rows if lag_major else expansion.design_rows
+                build(piece.block, rows_k, phi, segments=piece.segments, fill=piece.fill)
+                pp += phi.T @ phi  # numpy sees a'a and calls BLAS syrk itself
+                py += phi.T @ yk[idx]
+                pt += phi.T @ tail[idx]
+            ty, tt = tail.T @ yk, tail.T @ tail  # the nuisance and ones columns
+            if not all(np.isfinite(a).all() for a in (pp, py, pt, ty, tt)):
+                raise _not_finite(session, piece)
+            phi_phi[k] += pp
+            phi_y[k] += py
+            phi_nu[k] += pt[:, :c]
+            sum_phi[k] += pt[:, c]
+            nu_y[k] += ty[:c]
+            sum_y[k] += ty[c]
+            nu_nu[k] += tt[:c, :c]
+            sum_nu[k] += tt[c, :c]
+            count[k] += tt[c, c]
+            y_sq[k] += yk.T @ yk if gram else np.einsum("ij,ij->j", yk, yk)
+            xk = x0[sel]
+            sum_x[k] += xk.sum(axis=0)
+            sum_xx[k] += np.einsum("ij,ij->j", xk, xk)
+
+    if shift is None:  # no valid row in the range
+        if rows is None:
+            raise _too_short(session, expansion)
+        raise ValueError(
+            f"session {name!r}: rows {start}..{stop} hold no valid row; pass the session's "
+            "shift (see stats_shift) so that empty ranges give zero statistics"
+        )
+    if lag_major:
+        order = expansion.lag_major_order(p)
+        phi_phi = phi_phi[:, order][:, :, order]
+        sum_phi, phi_y, phi_nu = sum_phi[:, order], phi_y[:, order], phi_nu[:, order]
+    # the shift seen through the design: a constant behavior block of one window
+    tau_max = expansion.window[1]
+    shift_phi = expansion.design_rows(np.tile(shift.x, (expansion.span, 1)), np.array([tau_max]))[0]
+    return SessionStats(
+        name,
+        count,
+        sum_phi,
+        sum_y,
+        phi_phi,
+        phi_y,
+        y_sq,
+        sum_x,
+        sum_xx,
+        sum_nu,
+        nu_nu,
+        phi_nu,
+        nu_y,
+        omitted,
+        shift,
+        shift_phi,
+        nuisance_names(session, int(drift)),
+    )
+
+
+def _basis_map(expansion: TemporalExpansion, p: int) -> np.ndarray:
+    """``(L p, p k)``: lag-major lag-space design columns to the feature-major basis design."""
+    B = expansion.basis
+    L, k = B.shape
+    out = np.zeros((L, p, p, k))
+    out[:, np.arange(p), np.arange(p), :] = B[:, None, :]
+    return out.reshape(L * p, p * k)
+
+
+def _runs(at: np.ndarray, segments: np.ndarray | None) -> list[tuple[int, int]]:
+    """``[a, b)`` positions in ``at`` of runs of consecutive samples within one segment."""
+    if at.size == 0:
+        return []
+    cut = np.diff(at) != 1
+    if segments is not None:
+        cut |= segments[at[1:]] != segments[at[:-1]]
+    edges = np.flatnonzero(cut) + 1
+    starts, stops = np.r_[0, edges], np.r_[edges, at.size]
+    return list(zip(starts.tolist(), stops.tolist(), strict=True))
+
+
+def _run_samples(
+    piece: _Piece, expansion: TemporalExpansion, first: int, n_rows: int
+) -> np.ndarray:
+    """The block samples a run of rows reads, zero-padded features set to "zero" outside the
+    run's segment (the lagged route needs them as values, not as a rule)."""
+    tau_min, tau_max = expansion.window
+    z = piece.block[first - tau_max : first + n_rows - tau_min]
+    if expansion.zero_edges is not None and piece.segments is not None:
+        seg = piece.segments[first - tau_max : first + n_rows - tau_min]
+        out = seg != piece.segments[first]
+        if out.any():
+            z = z.copy()
+            zero = np.flatnonzero(expansion.zero_edges)
+            z[np.ix_(np.flatnonzero(out), zero)] = piece.fill[zero]
+    return z
+
+
+def _split_by_block(labels: np.ndarray) -> list[tuple[int, np.ndarray | slice]]:
+    """Row selections of each block label within a chunk (slices when sorted, no copies)."""
+    if labels[0] == labels[-1] and np.all(labels == labels[0]):
+        return [(int(labels[0]), slice(None))]
+    if np.all(labels[1:] >= labels[:-1]):
+        edges = np.flatnonzero(np.diff(labels)) + 1
+        starts, stops = np.r_[0, edges], np.r_[edges, labels.size]
+        return [(int(labels[a]), slice(a, b)) for a, b in zip(starts, stops, strict=True)]
+    return [(int(k), np.flatnonzero(labels == k)) for k in np.unique(labels)]
+
+
+# -- shifts ------------------------------------------------------------------------------------
+def _shifts(session: Session, piece: _Piece) -> Shifts:
+    """Shifts from the first chunk with valid rows: its means (see the module docstring)."""
+    at = piece.rows - piece.base
+    x0 = piece.block[at]
+    _check_scale(session, x0, "behavior", session.feature_names)
+    _check_scale(session, piece.y, "neural", session.neuron_names)
+    c_cov = session.n_covariates
+    if c_cov:
+        _check_scale(session, piece.nu[:, :c_cov], "covariates", session.covariate_names)
+    mean_y = piece.y.mean(axis=0)
+    sd_y = piece.y.std(axis=0)
+    shift_y = np.where(np.abs(mean_y) > _OFFSET_SD * sd_y, mean_y, 0.0)
+    nu = np.zeros(piece.nu.shape[1])
+    nu[:c_cov] = piece.nu[:, :c_cov].mean(axis=0)
+    return Shifts(x0.mean(axis=0), nu, shift_y)
+
+
+def _apply_shift(piece: _Piece, shift: Shifts, n_covariates: int) -> None:
+    piece.block -= shift.x  # samples beyond the recording (raw 0) become -shift: "zero"
+    piece.fill = -shift.x
+    if n_covariates:
+        piece.nu[:, :n_covariates] -= shift.nu[:n_covariates]
+    if shift.y.any():
+        piece.y = piece.y - shift.y  # out of place: piece.y may be a view of the caller's data
+
+
+def _check_scale(session: Session, values: np.ndarray, what: str, names) -> None:
+    """Refuse data whose squares overflow or underflow (the fit would silently lose them)."""
+    peak = np.abs(values).max(axis=0) if values.size else np.zeros(values.shape[1])
+    bad = (peak > _HUGE) | ((peak > 0) & (peak < _TINY))
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"session {session.name or '<unnamed>'!r}: {what} {names[j]!r} has values of "
+            f"magnitude {peak[j]:.3g}, whose squares {'overflow' if peak[j] > 1 else 'underflow'}"
+            " double precision; rescale it (e.g. to standard deviation 1 or to sensible units)"
+        )
+
+
+def stats_shift(
+    session: Session,
+    expansion: TemporalExpansion,
+    *,
+    chunk_size: int | None = None,
+    drift: int = 0,
+) -> Shifts:
+    """The shifts a whole-session :func:`compute_stats` pass uses (from the first chunk).
+
+    Statistics of chunks of one session add only when they are taken about the same shifts;
+    compute them once with this function (it reads one chunk) and pass them to every
+    per-chunk :func:`compute_stats` call.
+
+    Parameters
+    ----------
+    session : Session
+    expansion : TemporalExpansion
+    chunk_size : int, optional
+        As in :func:`compute_stats` (the same value gives the same shifts).
+    drift : int
+        As in :func:`compute_stats`.
+
+    Returns
+    -------
+    Shifts
+    """
+    q = expansion.n_columns(session.n_features)
+    step = _chunk_rows(q, session.n_neurons, chunk_size)
+    for piece in _pieces(session, expansion, step, 0, session.n_samples, drift):
+        if piece.rows.size:
+            return _shifts(session, piece)
+    raise _too_short(session, expansion)
+
+
+# -- chunks --------------------------------------------------------------------------------------
+def chunk_ranges(
+    session: Session, expansion: TemporalExpansion, *, chunk_size: int | None = None
+) -> list[tuple[int, int]]:
+    """Sample ranges ``[start, stop)`` of the chunks of a statistics pass (one task each).
+
+    Parameters
+    ----------
+    session : Session
+    expansion : TemporalExpansion
+    chunk_size : int, optional
+        As in :func:`compute_stats`.
+
+    Returns
+    -------
+    list of (int, int)
+        Consecutive ranges covering ``0 .. n_samples``.
+    """
+    q = expansion.n_columns(session.n_features)
+    step = _chunk_rows(q, session.n_neurons, chunk_size)
+    T = session.n_samples
+    return [(a, min(a + step, T)) for a in range(0, T, step)]
+
+
+def _chunk_rows(q: int, n: int, chunk_size: int | None) -> int:
+    if chunk_size is not None:
+        if not (isinstance(chunk_size, int | np.integer) and chunk_size >= 1):
+            raise ValueError(f"chunk_size must be a positive number of rows, got {chunk_size!r}")
+        return int(chunk_size)
+    return max(1024, DEFAULT_CHUNK_ENTRIES // max(q + n, 1))
+
+
+def _row_range(session: Session, rows: slice | tuple[int, int] | None) -> tuple[int, int]:
+    """``(start, stop)`` sample range of a ``rows`` argument (the whole session for None)."""
+    T = session.n_samples
+    if rows is None:
+        return 0, T
+    if isinstance(rows, slice):
+        if rows.step not in (None, 1):
+            raise ValueError(f"rows must be a contiguous slice, got step {rows.step}")
+        start, stop, _ = rows.indices(T)
+    else:
+        start, stop = (int(v) for v in rows)
+    if not 0 <= start <= stop <= T:
+        raise ValueError(
+            f"session {session.name!r}: rows {start}..{stop} outside the recording (0..{T})"
+        )
+    return start, stop
+
+
+def _pieces(
+    session: Session,
+    expansion: TemporalExpansion,
+    step: int,
+    start: int,
+    stop: int,
+    drift: int,
+) -> Iterator[_Piece]:
+    """The chunks of ``[start, stop)``, ``step`` samples each, aligned to multiples of ``step``
+    from sample 0 (a pass over a sub-range reads the same chunks as the whole pass does)."""
+    a = (start // step) * step
+    while a < stop:
+        yield _read_piece(session, expansion, max(a, start), min(a + step, stop), drift)
+        a += step
+
+
+def _read_piece(
+    session: Session, expansion: TemporalExpansion, a: int, b: int, drift: int
+) -> _Piece:
+    """Read samples ``[a, b)`` with the margin their windows need, and find the valid rows."""
+    T = session.n_samples
+    tau_min, tau_max = expansion.window
+    lo, hi = a - max(tau_max, 0), b + max(-tau_min, 0)  # samples rows a..b-1 and their windows
+    wa, wb = max(lo, 0), min(hi, T)
+    block = np.zeros((hi - lo, session.n_features))
+    block[wa - lo : wb - lo] = _read(session, "behavior", wa, wb)  # a float64 copy
+    seg = None
+    if expansion.zero_edges is not None or session.segments is not None:
+        seg = np.full(hi - lo, -1, dtype=np.int64)
+        seg[wa - lo : wb - lo] = 0 if session.segments is None else session.segments[wa:wb]
+    lazy_omit = session.nan_policy == "omit" and any(_is_lazy(x) for x in session._arrays())
+    if lazy_omit:  # the session could not know its unusable samples before reading them
+        neural_w = _read(session, "neural", wa, wb)
+        cov_w = None if session.covariates is None else _read(session, "covariates", wa, wb)
+        usable_w = np.isfinite(block[wa - lo : wb - lo]).all(axis=1)
+        usable_w &= np.isfinite(neural_w).all(axis=1)
+        if cov_w is not None:
+            usable_w &= np.isfinite(cov_w).all(axis=1)
+        block[wa - lo : wb - lo][~usable_w] = 0.0  # never read by a valid row; keep finite
+    else:
+        usable_w = session.usable[wa:wb] if session.n_omitted else None
+    seg_w = None if session.segments is None else session.segments[wa:wb]
+    ok = valid_rows(wb - wa, expansion.lags, seg_w, usable_w, pad=expansion.pads_all)
+    rows = np.flatnonzero(ok[a - wa : b - wa]) + a
+    own = usable_w[a - wa : b - wa] if usable_w is not None else None
+    omitted = np.empty(0, dtype=np.int64) if own is None else np.flatnonzero(~own) + a
+    if lazy_omit:
+        y = neural_w[rows - wa]
+        nu = nuisance_rows(
+            session, rows, drift, covariates=None if cov_w is None else cov_w[rows - wa]
+        )
+    elif rows.size:
+        first, last = int(rows[0]), int(rows[-1])
+        y = _read(session, "neural", first, last + 1, copy=False)
+        if last - first + 1 != rows.size:  # gather the valid rows (a view when contiguous)
+            y = y[rows - first]
+        nu = nuisance_rows(session, rows, drift)
+    else:
+        y = np.zeros((0, session.n_neurons))
+        nu = np.zeros((0, session.n_covariates + drift))
+    y = np.asarray(y, dtype=float)  # a view of the caller's array when it is one: never written
+    return _Piece(rows, block, lo, seg, y, nu, omitted, np.zeros(session.n_features))
+
+
+def nuisance_rows(
+    session: Session, rows: np.ndarray, drift: int, *, covariates: np.ndarray | None = None
+) -> np.ndarray:
+    """The nuisance regressors of a session at some rows: covariates, then drift functions.
+
+    Parameters
+    ----------
+    session : Session
+    rows : ndarray of int, shape (r,)
+        Sorted sample indices.
+    drift : int
+        Number of drift functions (see :func:`~sharedrep.features.drift_basis`).
+    covariates : ndarray, shape (r, c), optional
+        The covariates at the rows, when already read.
+
+    Returns
+    -------
+    ndarray, shape (r, n_covariates + drift)
+    """
+    parts = [np.zeros((rows.size, 0))]
+    if session.covariates is not None:
+        if covariates is None and rows.size:
+            first, last = int(rows[0]), int(rows[-1])
+            covariates = _read(session, "covariates", first, last + 1)[rows - first]
+        elif covariates is None:
+            covariates = np.zeros((0, session.n_covariates))
+        parts.append(np.asarray(covariates, dtype=float).reshape(rows.size, -1))
+    if drift:
+        parts.append(drift_basis(rows, session.n_samples, drift))
+    return np.hstack(parts)
+
+
+def _read(session: Session, what: str, a: int, b: int, copy: bool = True) -> np.ndarray:
+    """Samples ``a .. b-1`` of the session's ``what`` array; a vanished source is named."""
+    try:
+        values = getattr(session, what)[a:b]
+    except (OSError, KeyError, SourceError) as err:
+        # a file that vanished or a store that was deleted: say which session and where
+        raise SourceError(
+            f"session {session.name or '<unnamed>'!r}: could not read {what} samples "
+            f"{a}..{b - 1}: {err}"
+        ) from err
+    out = np.array(values, dtype=float) if copy else np.asarray(values)
+    if out.shape[0] != b - a:
+        raise SourceError(
+            f"session {session.name or '<unnamed>'!r}: reading {what} samples {a}..{b - 1} "
+            f"returned {out.shape[0]} samples; the source is shorter than the "
+            f"{session.n_samples} samples it had when the session was built"
+        )
+    return out
+
+
+def _not_finite(session: Session, piece: _Piece) -> DataError:
+    """Explain non-finite products: a NaN/inf in the data read, or an overflow of its scale."""
+    name = session.name or "<unnamed>"
+    for what, values, lazy in (
+        ("behavior", piece.block, _is_lazy(session.behavior)),
+        ("neural", piece.y, _is_lazy(session.neural)),
+        ("covariates", piece.nu, session.covariates is not None and _is_lazy(session.covariates)),
+    ):
+        bad = ~np.isfinite(values).all(axis=1)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            sample = piece.base + i if what == "behavior" else int(piece.rows[i])
+            why = (
+                "found while reading the data; clean it or pass nan_policy='omit'"
+                if lazy
+                else "the array was changed after the Session was built, which validates its "
+                "arrays on construction; build the Session again"
+            )
+            return DataError(f"session {name!r}: NaN or inf in {what} at sample {sample} ({why})")
+    return DataError(
+        f"session {name!r}: the statistics overflowed double precision in samples "
+        f"{int(piece.rows[0])}..{int(piece.rows[-1])}: the data are too large in magnitude; "
+        "rescale behavior and neural data (e.g. to standard deviation 1)"
+    )
+
+
+def _too_short(session: Session, expansion: TemporalExpansion) -> DataError:
+    lo, hi = expansion.window
+    return DataError(
+        f"session {session.name or '<unnamed>'!r} is too short for lags {lo}..{hi}: no window "
+        f"of {expansion.span} consecutive samples fits inside one segment (with event "
+        "regressors, edges='zero' keeps the samples near a segment's edges)"
+    )

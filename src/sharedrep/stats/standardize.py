@@ -1,0 +1,177 @@
+"""Standardisation: the statistics of a cohort turned into the matrices the solver works on.
+
+Behavior is centred per session and scaled by the POOLED standard deviation over sessions (one
+weight means the same thing in every animal); neural data are centred per session and, by
+default, each neuron is scaled to unit variance in its session (each neuron counts equally).
+Per-session means and nuisance regressors are profiled out (:meth:`SessionStats.partial`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import SharedRepWarning
+from ..features import TemporalExpansion
+from .containers import Partial, SessionStats
+
+__all__ = ["Standardized", "pooled_feature_scale", "standardize"]
+
+
+@dataclass(frozen=True)
+class Standardized:
+    """Centred, scaled statistics of a cohort: the inputs of the solver.
+
+    Attributes
+    ----------
+    names : tuple of str
+    cov : ndarray, shape (S, q, q)
+        ``C0_s = Phi_s' Phi_s`` of the standardized design (no ridge).
+    cross : list of ndarray, shape (q, n_s)
+        ``A_s = Phi_s' Y_s`` with neurons scaled by ``neural_scale``.
+    y_sq : list of ndarray, shape (n_s,) or (n_s, n_s)
+        Centred, scaled sums of squares (or Gram matrices) of neural activity.
+    count : ndarray, shape (S,)
+    feature_scale : ndarray, shape (p,)
+        Pooled standard deviation of each behavioral feature (1 where constant).
+    column_scale : ndarray, shape (q,)
+        Multiplier applied to each design column (0 for constant features).
+    neural_scale : list of ndarray, shape (n_s,)
+        Standard deviation used for each neuron (1 for silent neurons or raw units).
+    active : ndarray of bool, shape (q,)
+        Design columns that carry variance (False for constant features).
+    partials : list of Partial
+        Each session's centred, nuisance-profiled moments in raw units (for the nuisance
+        coefficients that go with a fitted model).
+    nuisance_r2 : list of ndarray, shape (n_s,)
+        In-sample fraction of each neuron's variance explained by its session's nuisance
+        regressors (0 without any).
+    """
+
+    names: tuple[str, ...]
+    cov: np.ndarray
+    cross: list[np.ndarray]
+    y_sq: list[np.ndarray]
+    count: np.ndarray
+    feature_scale: np.ndarray
+    column_scale: np.ndarray
+    neural_scale: list[np.ndarray]
+    active: np.ndarray
+    partials: list[Partial]
+    nuisance_r2: list[np.ndarray]
+
+
+def pooled_feature_scale(stats: Sequence[SessionStats]) -> np.ndarray:
+    """Pooled standard deviation of each behavioral feature, per-session means removed.
+
+    ``sqrt( sum_s sum_t (x_st - mean_s)^2 / sum_s T_s )``; 0 for a feature constant in every
+    session.
+    """
+    counts, ss = zip(*(s.behavior_moments() for s in stats), strict=True)
+    return np.sqrt(np.maximum(np.sum(ss, axis=0), 0.0) / np.sum(counts))
+
+
+def standardize(
+    stats: Sequence[SessionStats],
+    expansion: TemporalExpansion,
+    feature_names: Sequence[str],
+    *,
+    zscore_neurons: bool = True,
+    feature_scale: np.ndarray | None = None,
+    warn: bool = True,
+) -> Standardized:
+    """Centre per session, scale behavior by the pooled std and (optionally) z-score neurons.
+
+    Parameters
+    ----------
+    stats : sequence of SessionStats
+        One per session (blocks are summed).
+    expansion : TemporalExpansion
+    feature_names : sequence of str
+        For messages.
+    zscore_neurons : bool
+        Divide each neuron by its standard deviation in its session (default), so that each
+        neuron counts equally; otherwise keep raw units.
+    feature_scale : ndarray, shape (p,), optional
+        Use these behavior scales instead of pooling them from ``stats`` (to map a new session
+        with a fitted model's scaling).
+    warn : bool
+        Emit warnings for constant features, silent neurons and suspected unit mismatches.
+    """
+    stats = [s._one() for s in stats]
+    pooled = pooled_feature_scale(stats) if feature_scale is None else np.asarray(feature_scale)
+    constant = ~(pooled > 1e-12 * max(1.0, float(np.max(pooled, initial=0.0))))
+    if warn and constant.any() and feature_scale is None:
+        warnings.warn(
+            f"behavior features {[feature_names[i] for i in np.flatnonzero(constant)]} "
+            "are constant in every session; they are left out of the fit "
+            "(their loadings are 0)",
+            SharedRepWarning,
+            stacklevel=3,
+        )
+    if warn and feature_scale is None and len(stats) > 1:
+        _warn_unit_mismatch(stats, pooled, feature_names)
+    safe = np.where(constant, 1.0, pooled)
+    col = expansion.column_scale(np.where(constant, 0.0, 1.0 / safe))
+    covs, crosses, ysqs, nscales, partials, nuis = [], [], [], [], [], []
+    for s in stats:
+        part = s.partial()
+        cov_phi, cross, y_sq = part.cov_phi, part.cross, part.y_sq
+        total = part.y_sq_centred / s.count[0]
+        var = (np.diag(y_sq) if y_sq.ndim == 2 else y_sq) / s.count[0]
+        # silent: no variance against the neuron's own scale (its mean may be huge: 1e8 + noise
+        # is not silent), or none left once the nuisance regressors explained it
+        mean_y = s.means()[1]
+        silent = ~(total > 1e-12 * (mean_y**2 + total) + np.finfo(float).tiny)
+        silent |= ~(var > 1e-12 * total)
+        if warn and silent.any():
+            warnings.warn(
+                f"session {s.name!r}: {int(silent.sum())} silent neuron(s) (no variance "
+                f"over the analysed samples), index {np.flatnonzero(silent)[:10].tolist()}"
+                "; they are kept with zero readout and R² NaN",
+                SharedRepWarning,
+                stacklevel=3,
+            )
+        sd = np.where(silent | (not zscore_neurons), 1.0, np.sqrt(np.where(silent, 1.0, var)))
+        covs.append(cov_phi * np.outer(col, col))
+        crosses.append(cross * col[:, None] / sd[None, :])
+        ysqs.append(y_sq / np.outer(sd, sd) if y_sq.ndim == 2 else y_sq / sd**2)
+        nscales.append(sd)
+        partials.append(part)
+        nuis.append(np.where(total > 0, 1 - var / np.where(total > 0, total, 1.0), 0.0))
+    return Standardized(
+        names=tuple(s.name for s in stats),
+        cov=np.stack(covs),
+        cross=crosses,
+        y_sq=ysqs,
+        count=np.array([s.count[0] for s in stats]),
+        feature_scale=np.where(constant, 1.0, pooled),
+        column_scale=col,
+        neural_scale=nscales,
+        active=col != 0,
+        partials=partials,
+        nuisance_r2=nuis,
+    )
+
+
+def _warn_unit_mismatch(
+    stats: Sequence[SessionStats], pooled: np.ndarray, feature_names: Sequence[str]
+) -> None:
+    """Warn when a session's spread of a feature is >10x off the pooled one (units differ?)."""
+    for s in stats:
+        c, ss = s.behavior_moments()
+        sd = np.sqrt(np.maximum(ss, 0) / c)
+        ratio = sd / np.where(pooled > 0, pooled, 1.0)
+        off = (pooled > 0) & (sd > 0) & ((ratio > 10) | (ratio < 0.1))
+        if off.any():
+            bad = {feature_names[i]: round(float(ratio[i]), 3) for i in np.flatnonzero(off)}
+            warnings.warn(
+                f"session {s.name!r}: standard deviation of {bad} is more than 10x off the "
+                "pooled one (ratio shown); behavior is scaled by the pooled std so that a "
+                "weight means the same in every session. Are the units the same?",
+                SharedRepWarning,
+                stacklevel=4,
+            )
