@@ -23,26 +23,42 @@ import sharedrep as sr
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
-def reference_design(X: np.ndarray, lags, segments=None, usable=None):
-    """Lagged design by explicit loops: rows whose whole window is inside one segment.
+def reference_design(X: np.ndarray, lags, segments=None, usable=None, zero=None):
+    """Lagged design by explicit loops, following the documented rule for trial edges.
+
+    ``zero[j]`` True: feature j counts as 0 outside the row's segment (edges="zero"). A row t
+    is kept when it is usable and, if any feature drops (``zero[j]`` False), its whole window
+    lies inside its segment and holds only usable samples; if every feature is zero-padded,
+    when the part of its window inside its segment holds only usable samples.
 
     Returns ``(Phi, rows)``: Phi has one row per kept sample t, columns (feature, lag) with
-    value ``X[t - lag, feature]``.
+    value ``X[t - lag, feature]`` (or 0 outside the segment for zero-padded features).
     """
     T, p = X.shape
     lags = sorted(lags)
     seg = np.zeros(T, int) if segments is None else np.asarray(segments)
     ok = np.ones(T, bool) if usable is None else np.asarray(usable)
+    zero = [False] * p if zero is None else list(zero)
     rows, out = [], []
     for t in range(T):
+        if not ok[t]:
+            continue
         src = [t - lag for lag in lags]
         window = range(min(src), max(src) + 1)
-        if min(src) < 0 or max(src) >= T:
-            continue
-        if any(seg[u] != seg[t] or not ok[u] for u in window):
+        inside = [u for u in window if 0 <= u < T and seg[u] == seg[t]]
+        if not all(zero):
+            if len(inside) != len(window) or not all(ok[u] for u in window):
+                continue
+        elif not all(ok[u] for u in inside):
             continue
         rows.append(t)
-        out.append([X[t - lag, j] for j in range(p) for lag in lags])
+        row = []
+        for j in range(p):
+            for lag in lags:
+                u = t - lag
+                same = 0 <= u < T and seg[u] == seg[t]
+                row.append(X[u, j] if same else 0.0)
+        out.append(row)
     return np.array(out), np.array(rows)
 
 

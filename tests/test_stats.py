@@ -208,3 +208,94 @@ def test_threaded_cohort_pass_equals_one_session_at_a_time(small_cohort):
         for a, b in zip(st.centered(), alone.centered(), strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-9)
         np.testing.assert_array_equal(st.count, alone.count)
+
+
+# -- trial edges, covariates and drift against a design built by explicit loops ---------------
+def _dct(rows, T, k):
+    """Drift functions written out: cos(pi j (t + 1/2) / T), j = 1..k."""
+    return np.array([[np.cos(np.pi * j * (t + 0.5) / T) for j in range(1, k + 1)] for t in rows])
+
+
+def _trial_session(seed, *, T=420, trials=True, nan=True, covariates=True):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(T, 3))
+    X[:, 0] = (rng.random(T) < 0.05).astype(float)  # an event regressor
+    Y = X[:, :1] @ rng.normal(size=(1, 4)) + rng.normal(size=(T, 4)) + 5.0
+    seg = np.repeat(np.arange(T // 60), 60)[:T] if trials else None
+    if nan:
+        X[37, 1] = np.nan
+        Y[201, 2] = np.nan
+    cov = rng.normal(size=(T, 2)) + np.linspace(0, 3, T)[:, None] if covariates else None
+    return sr.Session(X, Y, seg, covariates=cov, nan_policy="omit" if nan else "raise", name="s")
+
+
+def _projected_reference(session, lags, zero, drift, basis=None, keep=None):
+    """Centred moments with [1, covariates, drift] profiled out, from explicit loops."""
+    X = np.asarray(session.behavior, float)
+    Y = np.asarray(session.neural, float)
+    usable = session.usable if session.n_omitted else None
+    Phi, rows = reference_design(X, lags, session.segments, usable, zero)
+    if keep is not None:
+        Phi, rows = Phi[keep[rows]], rows[keep[rows]]
+    if basis is not None:
+        Phi = Phi @ np.kron(np.eye(X.shape[1]), basis)
+    parts = [np.ones((rows.size, 1))]
+    if session.covariates is not None:
+        parts.append(np.asarray(session.covariates, float)[rows])
+    if drift:
+        parts.append(_dct(rows, session.n_samples, drift))
+    N = np.hstack(parts)
+    M = np.eye(rows.size) - N @ np.linalg.pinv(N)
+    Yr = Y[rows]
+    return Phi.T @ M @ Phi, Phi.T @ M @ Yr, np.einsum("tn,tn->n", Yr, M @ Yr), rows.size
+
+
+@pytest.mark.parametrize("zero", ["none", "all", "mixed"])
+@pytest.mark.parametrize("chunk_size", [7, 64, None])
+@pytest.mark.parametrize("n_basis", [None, 3])
+def test_statistics_with_edges_covariates_and_drift_equal_explicit_design(
+    zero, chunk_size, n_basis
+):
+    session = _trial_session(3)
+    lags = [-2, -1, 0, 1, 2, 3, 4, 5]  # 8 lags: long runs take the lagged route
+    z = {"none": None, "all": [True] * 3, "mixed": [True, False, True]}[zero]
+    ex = TemporalExpansion(lags, n_basis, z)
+    basis = None if n_basis is None else raised_cosine_basis(lags, n_basis)
+    st = sr.compute_stats(session, ex, chunk_size=chunk_size, drift=2)
+    cov, cross, ysq, n = _projected_reference(session, lags, z, 2, basis)
+    part = st.partial()
+    assert st.count[0] == n
+    for got, want in [(part.cov_phi, cov), (part.cross, cross), (part.y_sq, ysq)]:
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-10 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("chunk_size", [50, None])
+@pytest.mark.parametrize(("zero", "n_basis"), [([True, True, False], None), ([True] * 3, 4)])
+def test_long_runs_and_folds_take_the_lagged_route_exactly(chunk_size, zero, n_basis):
+    """Long trials: runs of hundreds of rows (the lagged route), zero edges, basis, folds."""
+    session = _trial_session(5, T=900, nan=False)
+    session = sr.Session(
+        session.behavior, session.neural, np.repeat(np.arange(3), 300),
+        covariates=session.covariates,
+    )  # fmt: skip
+    lags = list(range(0, 12))
+    ex = TemporalExpansion(lags, n_basis, zero)
+    basis = None if n_basis is None else raised_cosine_basis(lags, n_basis)
+    labels = fold_labels(session, 3, "interleaved")
+    st = sr.compute_stats(session, ex, folds=labels, chunk_size=chunk_size, drift=1)
+    for k in range(3):
+        cov, cross, ysq, n = _projected_reference(session, lags, zero, 1, basis, keep=labels == k)
+        part = st.block(k).partial()
+        assert st.block(k).count[0] == n
+        np.testing.assert_allclose(part.cov_phi, cov, rtol=0, atol=1e-10 * np.abs(cov).max())
+        np.testing.assert_allclose(part.cross, cross, rtol=0, atol=1e-10 * np.abs(cross).max())
+        np.testing.assert_allclose(part.y_sq, ysq, rtol=0, atol=1e-10 * np.abs(ysq).max())
+
+
+def test_zero_edges_keep_every_sample_of_a_trial():
+    session = _trial_session(1, nan=False)
+    lags = range(0, 10)
+    drop = sr.compute_stats(session, TemporalExpansion(lags))
+    zero = sr.compute_stats(session, TemporalExpansion(lags, None, [True] * 3))
+    assert zero.count[0] == session.n_samples  # every sample keeps its full window
+    assert drop.count[0] == session.n_samples - 9 * 7  # 7 trials lose their first 9 samples

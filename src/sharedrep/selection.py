@@ -298,7 +298,7 @@ def _cv_fold(
             basis[act] = std.column_scale[act, None] * W
         else:
             V = np.zeros((0, test.session.size))
-        gamma = nu_y - np.einsum("nc,dn->cn", (nu_phi @ basis)[test.session], V) if c else None
+        gamma = nu_y - np.einsum("ncd,dn->cn", (nu_phi @ basis)[test.session], V) if c else None
         intercept = trained.intercept(V, basis, gamma)
         sse[j], sst[j] = test.residual_ss(V, intercept, basis, nuisance_coef=gamma)
         predicted = intercept + np.einsum("nd,dn->n", (mean_phi @ basis)[test.session], V)

@@ -285,10 +285,16 @@ class SessionStats:
         return stack([self]).residual_ss(coef, intercept, nuisance_coef=nuisance_coef)
 
     def behavior_moments(self) -> tuple[np.ndarray, np.ndarray]:
-        """Count-weighted centred behavior: ``(count, sum (x - mean)^2)`` per feature."""
+        """Count-weighted centred behavior: ``(count, sum (x - mean)^2)`` per feature.
+
+        A centred sum of squares at round-off level of the sums it comes from is exactly 0: a
+        feature constant over these rows (a one-hot bin never visited in a fold) must not get
+        a standard deviation of 1e-8 and a scale of 1e8.
+        """
         s = self._one()
         c = s.count[0]
-        return c, s.sum_xx[0] - s.sum_x[0] ** 2 / c
+        ss = s.sum_xx[0] - s.sum_x[0] ** 2 / c
+        return c, np.where(ss > 1e-12 * s.sum_xx[0], ss, 0.0)
 
 
 def _pinvh(a: np.ndarray) -> np.ndarray:
