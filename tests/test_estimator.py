@@ -285,20 +285,24 @@ def test_start_completes_a_smaller_rank_solution():
     A = rng.normal(size=(S, q, 5))
     C = X.transpose(0, 2, 1) @ X + np.eye(q)
     G = A @ A.transpose(0, 2, 1)
-    problem = SubspaceProblem.build(C, G, np.full(S, 1.0 / S))
+    problem = SubspaceProblem.build(C, np.full(S, 1.0 / S), G=G)
     W2 = problem.fit(2).W
     U = problem.start(3, init=W2)
     np.testing.assert_allclose(U.T @ U, np.eye(3), atol=1e-12)
     default = problem.objective(problem.starts[:, :3])[0]
     assert problem.objective(U)[0] >= default
-    W_start = problem.L_inv.T @ U  # back to the original coordinates
+    W_start = problem.unwhiten(U)  # back to the original coordinates
     coef, *_ = np.linalg.lstsq(W_start, W2, rcond=None)
     np.testing.assert_allclose(W_start @ coef, W2, atol=1e-10)  # span(W2) is kept
-    # the added direction: the top of the pooled whitened G in the complement of span(W2)
-    U2, _ = np.linalg.qr(problem.L.T @ W2)
+    # the added direction: the top of the pooled whitened G in the complement of span(W2),
+    # whitening written out here: L L' = sum_s w_s C_s
+    L = np.linalg.cholesky(C.mean(axis=0))
+    L_inv = np.linalg.inv(L)
+    G_white = L_inv @ G.mean(axis=0) @ L_inv.T
+    U2, _ = np.linalg.qr(L.T @ W2)
     comp = sla.null_space(U2.T)
-    best = np.linalg.eigvalsh(comp.T @ problem.G_white @ comp)[-1]
+    best = np.linalg.eigvalsh(comp.T @ G_white @ comp)[-1]
     u3 = U[:, 2]
-    assert u3 @ problem.G_white @ u3 == pytest.approx(best, rel=1e-10)
+    assert u3 @ G_white @ u3 == pytest.approx(best, rel=1e-10)
     with pytest.raises(ValueError, match="more than n_components"):
         problem.start(1, init=W2)

@@ -373,7 +373,7 @@ class ShaReD:
         w = problem.weights
         cov_pooled = std.cov[:, act][:, :, act].sum(axis=0) / std.count.sum()
         sign_map = expansion.lag_matrix(p)[:, act]
-        W_act, evals = canonical_basis(fit.W, problem.C_bar, problem.G_bar, cov_pooled, sign_map)
+        W_act, evals = canonical_basis(fit.W, problem, cov_pooled, sign_map)
         W = np.zeros((expansion.n_columns(p), d))
         W[act] = W_act
 
@@ -432,24 +432,26 @@ class ShaReD:
     def _ridge_cov(self, std: Standardized) -> np.ndarray:
         """``C_s + alpha I`` restricted to informative columns, (S, q', q')."""
         act = std.active
-        return std.cov[:, act][:, :, act] + self.alpha * np.eye(int(act.sum()))
+        C = std.cov.copy() if act.all() else std.cov[np.ix_(np.arange(len(std.cov)), act, act)]
+        idx = np.arange(C.shape[1])
+        C[:, idx, idx] += self.alpha
+        return C
 
     def _subspace_problem(self, std: Standardized, cohort: Cohort) -> SubspaceProblem:
-        """The solver's problem for standardized statistics: ``C_s + alpha I`` and ``G_s`` on
-        informative columns, and the session weights."""
+        """The solver's problem for standardized statistics: ``C_s + alpha I`` on informative
+        columns, the factors ``F_s`` of ``G_s = F_s F_s'`` and the session weights."""
         act = std.active
-        C = self._ridge_cov(std)
-        G = np.empty_like(C)
-        for i, (A, yy) in enumerate(zip(std.cross, std.y_sq, strict=True)):
+        factors = []
+        for A, yy in zip(std.cross, std.y_sq, strict=True):
             A = A[act]
             if self.objective == "variance":
-                G[i] = A @ A.T
-            else:
+                factors.append(A)
+            else:  # G_s = A (Y'Y + eps I)^-1 A' = F F' with F = A K'^-1
                 eps = self.whiten_alpha * float(np.mean(np.diag(yy)))
                 K = np.linalg.cholesky(yy + eps * np.eye(yy.shape[0]))
-                B = np.linalg.solve(K, A.T)  # K^-1 A'
-                G[i] = B.T @ B
-        return SubspaceProblem.build(C, G, self._weights(std, cohort))
+                factors.append(np.linalg.solve(K, A.T).T)
+        C = self._ridge_cov(std)
+        return SubspaceProblem.build(C, self._weights(std, cohort), factors=factors)
 
     def _weights(self, std: Standardized, cohort: Cohort) -> np.ndarray:
         S = len(std.names)

@@ -1,20 +1,35 @@
 """The optimisation of the shared representation, in q-space (no data, no I/O).
 
-Given per-session matrices ``C_s = Phi_s'Phi_s + alpha I`` (q x q) and ``G_s`` (q x q), find the
-d-dimensional subspace ``span(W)`` maximising
+Given per-session matrices ``C_s = Phi_s'Phi_s + alpha I`` (q x q) and ``G_s = F_s F_s'`` (from
+a factor ``F_s``, q x n_s, e.g. ``A_s = Phi_s'Y_s``), find the d-dimensional subspace
+``span(W)`` maximising
 
     F(W) = sum_s w_s tr[(W'C_sW)^-1 W'G_sW].
 
 ``F`` depends on ``span(W)`` only. For one session the maximiser is given by the top generalised
 eigenvectors of ``(G, C)`` (reduced-rank ridge regression); for several sessions we start there
-with the pooled matrices and ascend ``F`` with L-BFGS in coordinates whitened by the pooled ``C``
-(well conditioned: ``F`` is a Rayleigh quotient there when all ``C_s`` are equal).
+with the pooled matrices and ascend ``F`` in coordinates whitened by the pooled ``C`` (well
+conditioned: ``F`` is a Rayleigh quotient there when all ``C_s`` are equal).
+
+What it costs
+-------------
+The objective only ever needs ``C_s W`` and ``F_s'W``: nothing of size ``q x q`` is formed per
+session beyond the ``C_s`` themselves. The pooled ``C`` is factorised once (Cholesky); the start
+comes from the top singular vectors of the whitened pooled factor (a partial, randomised
+solver when the problem is large); and the ascent runs in a small search subspace (a block
+Davidson scheme): the objective restricted to ``span(B)`` (``r`` columns, ``r`` a few times ``d``)
+is maximised with L-BFGS, the gradient of the FULL problem is evaluated at that solution (from
+the products with ``B`` already at hand), and while it is not small its directions are added to
+``B``. Convergence is judged on the full problem, so the answer is the same optimum the
+full-space ascent reaches; the cost is ``O(S q^2 r)`` instead of ``O(S q^3)`` per problem and
+``O(S q^2 d)`` per iteration.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import scipy.linalg as sla
@@ -27,6 +42,11 @@ __all__ = [
     "readout",
     "subspace_objective",
 ]
+
+#: below this size the start is an exact (full) decomposition; above it, a randomised one
+_EXACT_START = 600
+#: most directions added to the search subspace by one expansion, and most outer rounds
+_MAX_ROUNDS = 60
 
 
 @dataclass(frozen=True)
@@ -56,7 +76,7 @@ class SubspaceFit:
 def subspace_objective(
     W: np.ndarray, C: np.ndarray, G: np.ndarray, weights: np.ndarray
 ) -> tuple[float, np.ndarray]:
-    """``F(W)`` and its Euclidean gradient.
+    """``F(W)`` and its Euclidean gradient (dense matrices; the reference formula).
 
     Parameters
     ----------
@@ -81,106 +101,210 @@ def _objective(W: np.ndarray, CG: np.ndarray, weights: np.ndarray) -> tuple[floa
     q, d = W.shape
     S = weights.size
     P = (CG @ W).reshape(2, S, q, d)  # C_s W, G_s W
-    MN = np.matmul(W.T, P)  # W'C_sW, W'G_sW
-    Minv = np.linalg.inv(MN[0])
-    MinvN = Minv @ MN[1]
+    return _value_grad(W, P[0], P[1], weights)
+
+
+def _value_grad(
+    W: np.ndarray, CW: np.ndarray, GW: np.ndarray, weights: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """``F`` and its gradient from the products ``C_s W`` and ``G_s W``, each (S, q, d)."""
+    M = np.matmul(W.T, CW)  # W'C_sW
+    N = np.matmul(W.T, GW)  # W'G_sW
+    Minv = np.linalg.inv(M)
+    MinvN = Minv @ N
     value = float(weights @ np.trace(MinvN, axis1=1, axis2=2))
     # sum_s w_s 2 (G_s W - C_s W M^-1 N) M^-1
-    inner = (P[1] - P[0] @ MinvN) * (2 * weights)[:, None, None]
+    inner = (GW - CW @ MinvN) * (2 * weights)[:, None, None]
     grad = np.matmul(inner, Minv).sum(axis=0)
     return value, grad
 
 
-@dataclass(frozen=True)
 class SubspaceProblem:
     """``F`` of a cohort, prepared once for fits of any rank.
 
-    ``F`` is maximised in coordinates whitened by the pooled ``C`` (well conditioned: ``F`` is a
-    Rayleigh quotient there when all ``C_s`` are equal). Building them is the costly part of a
-    small fit, and it does not depend on the rank: cross-validation over ranks builds one
-    problem per training set and fits every rank from it.
+    Building it factorises the pooled ``C`` (the only ``q^3`` step, once); fits of every rank
+    then share a growing search subspace (cross-validation fits the ranks in increasing order
+    from one problem per training set).
+
+    Parameters
+    ----------
+    C : ndarray, shape (S, q, q)
+        ``C_s``, symmetric positive definite (ridge included).
+    weights : ndarray, shape (S,)
+        Non-negative session weights.
+    factors : sequence of ndarray, shapes (q, n_s), optional
+        ``F_s`` with ``G_s = F_s F_s'``.
+    G : ndarray, shape (S, q, q), optional
+        ``G_s`` given densely instead of ``factors``.
 
     Attributes
     ----------
-    C, G : ndarray, shape (S, q, q)
+    C : ndarray, shape (S, q, q)
     weights : ndarray, shape (S,)
-    C_bar, G_bar : ndarray, shape (q, q)
-        Weighted sums over sessions.
-    L, L_inv : ndarray, shape (q, q)
-        Cholesky factor of ``C_bar`` and its inverse; a basis ``U`` in whitened coordinates is
-        ``W = L_inv' U``.
-    CG : ndarray, shape (2 S q, q)
-        Whitened ``C_s`` then ``G_s``, stacked.
-    G_white : ndarray, shape (q, q)
-        Whitened ``G_bar``.
-    starts : ndarray, shape (q, q)
-        Eigenvectors of ``G_white``, descending: the default starts (the top generalised
-        eigenvectors of the pooled problem).
+    C_bar : ndarray, shape (q, q)
+        Weighted sum of the ``C_s``.
+    L : ndarray, shape (q, q)
+        Cholesky factor of ``C_bar`` (lower); a basis ``U`` in whitened coordinates is
+        ``W = L'^-1 U``.
 
     Examples
     --------
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(2, 50, 6)); A = rng.normal(size=(2, 6, 3))
-    >>> C = X.transpose(0, 2, 1) @ X; G = A @ A.transpose(0, 2, 1)
-    >>> problem = SubspaceProblem.build(C, G, np.array([0.5, 0.5]))
+    >>> C = X.transpose(0, 2, 1) @ X
+    >>> problem = SubspaceProblem.build(C, np.array([0.5, 0.5]), factors=list(A))
     >>> fit = problem.fit(2)
     >>> fit.W.shape, bool(fit.converged)
     ((6, 2), True)
     """
 
-    C: np.ndarray
-    G: np.ndarray
-    weights: np.ndarray
-    C_bar: np.ndarray
-    G_bar: np.ndarray
-    L: np.ndarray
-    L_inv: np.ndarray
-    CG: np.ndarray
-    G_white: np.ndarray
-    starts: np.ndarray
+    def __init__(
+        self,
+        C: np.ndarray,
+        weights: np.ndarray,
+        L: np.ndarray,
+        factors: Sequence[np.ndarray] | None,
+        G: np.ndarray | None,
+    ) -> None:
+        self.C = C
+        self.weights = np.asarray(weights, dtype=float)
+        self.L = L
+        self.factors = None if factors is None else [np.asarray(f, dtype=float) for f in factors]
+        self._G = G
+        self._top: np.ndarray | None = None  # top whitened pooled directions (q, r)
+        # the search subspace: orthonormal basis (whitened), with C_s W_b and F_s' W_b
+        self._B = np.zeros((C.shape[1], 0))
+        self._CB = np.zeros((C.shape[0], C.shape[1], 0))
+        self._FB: list[np.ndarray] | np.ndarray = []
 
     @classmethod
-    def build(cls, C: np.ndarray, G: np.ndarray, weights: np.ndarray) -> SubspaceProblem:
-        """Whiten the problem of ``(C, G, weights)``.
+    def build(
+        cls,
+        C: np.ndarray,
+        weights: np.ndarray,
+        *,
+        factors: Sequence[np.ndarray] | None = None,
+        G: np.ndarray | None = None,
+    ) -> SubspaceProblem:
+        """Factorise the pooled ``C`` of ``(C, weights, factors or G)``.
 
         Parameters
         ----------
-        C, G : ndarray, shape (S, q, q)
-            Symmetric; each ``C_s`` positive definite.
+        C : ndarray, shape (S, q, q)
         weights : ndarray, shape (S,)
-            Non-negative session weights.
+        factors : sequence of ndarray, shapes (q, n_s), optional
+            ``F_s`` with ``G_s = F_s F_s'`` (cheaper than ``G`` when ``n_s < q``).
+        G : ndarray, shape (S, q, q), optional
+            Dense ``G_s`` (give this or ``factors``).
 
         Raises
         ------
         numpy.linalg.LinAlgError
-            The pooled ``C`` is singular.
+            The pooled ``C`` is not positive definite.
         """
-        S, q, _ = C.shape
+        if (G is None) == (factors is None):
+            raise TypeError("give exactly one of G and factors")
+        weights = np.asarray(weights, dtype=float)
         C_bar = np.tensordot(weights, C, axes=1)
-        G_bar = np.tensordot(weights, G, axes=1)
         try:
             L = np.linalg.cholesky(C_bar)
         except np.linalg.LinAlgError as err:
             raise np.linalg.LinAlgError(
-                "the pooled design covariance is singular: features are collinear or constant; "
-                "use alpha > 0"
+                "the pooled design covariance (ridge included) is not positive definite: the "
+                "design has collinear or constant columns that the ridge does not cover, or "
+                "values at round-off level; a larger alpha, or fewer lags / a basis, helps"
             ) from err
-        L_inv = sla.solve_triangular(L, np.eye(q), lower=True)
-        CG = L_inv @ np.concatenate([C, G]) @ L_inv.T
-        G_white = L_inv @ G_bar @ L_inv.T
-        G_white = (G_white + G_white.T) / 2
-        starts = np.linalg.eigh(G_white)[1][:, ::-1]
-        return cls(C, G, weights, C_bar, G_bar, L, L_inv, CG.reshape(2 * S * q, q), G_white, starts)
+        dense = None if G is None else np.asarray(G, dtype=float)
+        if factors is not None:
+            # a factor wider than it is tall is cheaper multiplied as a dense G_s
+            if sum(f.shape[1] for f in factors) > 2 * C.shape[1]:
+                dense = np.stack([f @ f.T for f in factors])
+                factors = None
+        return cls(C, weights, L, factors, dense)
 
+    # -- the pieces ----------------------------------------------------------------------------
     @property
     def n_sessions(self) -> int:
         """``S``."""
         return int(self.weights.size)
 
+    @property
+    def q(self) -> int:
+        """Design width."""
+        return int(self.C.shape[1])
+
+    @property
+    def C_bar(self) -> np.ndarray:
+        """Weighted sum of the ``C_s``, ``L L'``."""
+        return self.L @ self.L.T
+
+    @property
+    def G(self) -> np.ndarray:
+        """Dense ``G_s`` (S, q, q) (formed on demand: for checks and small problems)."""
+        if self._G is not None:
+            return self._G
+        return np.stack([f @ f.T for f in self.factors])
+
+    def unwhiten(self, U: np.ndarray) -> np.ndarray:
+        """``W = L'^-1 U``: a whitened basis in the original coordinates."""
+        return sla.solve_triangular(self.L, U, lower=True, trans="T")
+
+    def whiten(self, W: np.ndarray) -> np.ndarray:
+        """``U = L' W``."""
+        return self.L.T @ W
+
+    def _gram_times(self, W: np.ndarray) -> tuple[np.ndarray, list[np.ndarray] | None]:
+        """``G_s W`` (S, q, k) and, with factors, ``F_s' W``."""
+        if self.factors is None:
+            return np.matmul(self._G, W), None
+        FW = [f.T @ W for f in self.factors]
+        return np.stack([f @ fw for f, fw in zip(self.factors, FW, strict=True)]), FW
+
     def objective(self, U: np.ndarray) -> tuple[float, np.ndarray]:
         """``F`` and its gradient at a basis ``U`` (q, d) in whitened coordinates."""
-        return _objective(U, self.CG, self.weights)
+        W = self.unwhiten(U)
+        value, grad = _value_grad(W, np.matmul(self.C, W), self._gram_times(W)[0], self.weights)
+        return value, sla.solve_triangular(self.L, grad, lower=True)
+
+    def pooled_forms(self, Q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``Q' C_bar Q`` and ``Q' G_bar Q`` for a basis ``Q`` (q, k) in original coordinates."""
+        LQ = self.L.T @ Q
+        if self.factors is None:
+            Gbar_Q = np.tensordot(self.weights, np.matmul(self._G, Q), axes=1)
+            return LQ.T @ LQ, Q.T @ Gbar_Q
+        FQ = [np.sqrt(w) * (f.T @ Q) for w, f in zip(self.weights, self.factors, strict=True)]
+        FQ = np.vstack(FQ)
+        return LQ.T @ LQ, FQ.T @ FQ
+
+    def _whitened_factor(self) -> np.ndarray:
+        """``L^-1 [sqrt(w_s) F_s]`` (q, N), or a square root of the whitened dense ``G``."""
+        if self.factors is None:
+            Gbar = np.tensordot(self.weights, self._G, axes=1)
+            white = sla.solve_triangular(self.L, Gbar, lower=True)
+            white = sla.solve_triangular(self.L, white.T, lower=True)
+            vals, vecs = np.linalg.eigh((white + white.T) / 2)
+            return vecs * np.sqrt(np.maximum(vals, 0.0))
+        B = np.hstack([np.sqrt(w) * f for w, f in zip(self.weights, self.factors, strict=True)])
+        return sla.solve_triangular(self.L, B, lower=True)
+
+    def top(self, k: int) -> np.ndarray:
+        """The top ``k`` eigenvectors of the whitened pooled ``G``, descending, (q, k).
+
+        The generalised eigenvectors of ``(G_bar, C_bar)`` in whitened coordinates: exact for
+        small problems and for one session (reduced-rank ridge), randomised (with power
+        iterations) for large ones, where they only start an ascent.
+        """
+        k = min(int(k), self.q)
+        if self._top is None or self._top.shape[1] < k:
+            M = self._whitened_factor()
+            self._top = _top_left_singular(M, k, exact=self.n_sessions == 1)
+        return self._top[:, :k]
+
+    @property
+    def starts(self) -> np.ndarray:
+        """The default start directions (whitened), as many as cheaply available."""
+        return self.top(self.q if self.q <= _EXACT_START else min(self.q, 64))
 
     def start(self, n_components: int, init: np.ndarray | None = None) -> np.ndarray:
         """The starting basis of an ascent, in whitened coordinates, shape (q, d).
@@ -190,18 +314,101 @@ class SubspaceProblem:
         completed with the best pooled directions orthogonal to it.
         """
         d = int(n_components)
-        U0 = self.starts[:, :d]
+        U0 = self.top(d)
         if init is None or self.n_sessions == 1:
             return U0
         init = np.asarray(init, dtype=float)
         if init.shape[1] > d:
             raise ValueError(f"init has {init.shape[1]} columns, more than n_components={d}")
-        U1, _ = np.linalg.qr(self.L.T @ init)  # W = L_inv' U
+        U1, _ = np.linalg.qr(self.whiten(init))
         if U1.shape[1] < d:
-            P = np.eye(U1.shape[0]) - U1 @ U1.T
-            rest = np.linalg.eigh(P @ self.G_white @ P)[1][:, ::-1][:, : d - U1.shape[1]]
+            M = self._whitened_factor()
+            rest = _top_left_singular(M - U1 @ (U1.T @ M), d - U1.shape[1], exact=True)
             U1 = np.hstack([U1, rest])
         return U1 if self.objective(U1)[0] > self.objective(U0)[0] else U0
+
+    # -- the search subspace ---------------------------------------------------------------
+    def _extend(self, directions: np.ndarray) -> int:
+        """Add the parts of ``directions`` (whitened) orthogonal to the subspace; returns how
+        many columns were added."""
+        V = directions - self._B @ (self._B.T @ directions)
+        V = V - self._B @ (self._B.T @ V)  # twice is enough (Kahan)
+        Q, R = np.linalg.qr(V)
+        keep = np.abs(np.diag(R)) > 1e-10 * max(np.abs(np.diag(R)).max(initial=0.0), 1e-300)
+        Q = Q[:, keep]
+        if not Q.shape[1]:
+            return 0
+        Wn = self.unwhiten(Q)
+        self._B = np.hstack([self._B, Q])
+        self._CB = np.concatenate([self._CB, np.matmul(self.C, Wn)], axis=2)
+        if self.factors is None:
+            GW = np.matmul(self._G, Wn)
+            self._FB = GW if not len(self._FB) else np.concatenate([self._FB, GW], axis=2)
+        else:
+            new = [f.T @ Wn for f in self.factors]
+            self._FB = new if not len(self._FB) else [
+                np.hstack([a, b]) for a, b in zip(self._FB, new, strict=True)
+            ]  # fmt: skip
+        return int(Q.shape[1])
+
+    def _projected(self) -> tuple[np.ndarray, np.ndarray]:
+        """``B'C~_sB`` and ``B'G~_sB`` (S, r, r): the problem restricted to the subspace."""
+        Wb = self.unwhiten(self._B)
+        P = np.matmul(Wb.T, self._CB)
+        if self.factors is None:
+            H = np.matmul(Wb.T, self._FB)
+        else:
+            H = np.stack([fb.T @ fb for fb in self._FB])
+        return (P + P.transpose(0, 2, 1)) / 2, (H + H.transpose(0, 2, 1)) / 2
+
+    def _full_gradient(self, Qc: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """``F``, its whitened gradient and ``U`` at ``U = B Qc``, from the stored products."""
+        CW = self._CB @ Qc  # C_s W
+        if self.factors is None:
+            GW = self._FB @ Qc
+        else:
+            GW = np.stack([f @ (fb @ Qc) for f, fb in zip(self.factors, self._FB, strict=True)])
+        U = self._B @ Qc
+        W = self.unwhiten(U)
+        value, grad = _value_grad(W, CW, GW, self.weights)
+        return value, sla.solve_triangular(self.L, grad, lower=True), U
+
+    def _ascend_in_subspace(
+        self, U0: np.ndarray, max_iter: int, tol: float
+    ) -> tuple[np.ndarray, float, int, bool, float]:
+        """Maximise ``F`` from ``U0`` (whitened, q x d): L-BFGS in the search subspace, which is
+        expanded by the full problem's gradient until that gradient is small."""
+        d = U0.shape[1]
+        self._extend(U0)
+        if self._B.shape[1] < min(self.q, d + max(d, 8)):  # room to move: the next directions
+            self._extend(self.top(min(self.q, d + max(d, 8))))
+        Qc = self._B.T @ U0
+        n_iter, converged, value, grad_norm = 0, False, 0.0, np.inf
+        for _ in range(_MAX_ROUNDS):
+            P, H = self._projected()
+            r = P.shape[1]
+            # the restricted problem is already whitened: sum_s w_s B'C~_sB = B'B = I
+            CG = np.concatenate([P, H]).reshape(2 * self.n_sessions * r, r)
+            inner = partial(_objective, CG=CG, weights=self.weights)
+            scale = max(abs(inner(Qc)[0]), np.finfo(float).tiny)
+            # the restricted problem is small: ascend it further than tol asks, so that the
+            # answer does not depend on the path the subspace took
+            Qc, _, it, _, _ = _ascend(Qc, inner, scale, max(max_iter - n_iter, 1), tol**1.5)
+            n_iter += it
+            value, grad, U = self._full_gradient(Qc)
+            Uo, _ = np.linalg.qr(U)
+            rgrad = grad - Uo @ (Uo.T @ grad)
+            grad_norm = float(np.linalg.norm(rgrad)) / max(abs(value), np.finfo(float).tiny)
+            # as tight as the inner ascent: the part of the optimum outside the subspace must
+            # not move the answer more than the optimiser's own tolerance does
+            converged = grad_norm < tol**0.75
+            if converged or n_iter >= max_iter or self._B.shape[1] >= self.q:
+                break
+            if not self._extend(rgrad):
+                break
+            Qc = self._B.T @ U
+        U, _ = np.linalg.qr(self._B @ Qc)
+        return U, value, n_iter, converged, grad_norm
 
     def fit(
         self,
@@ -220,9 +427,10 @@ class SubspaceProblem:
         n_components : int
             ``d``.
         max_iter : int
-            Most L-BFGS iterations (over all restarts).
+            Most L-BFGS iterations (per start).
         tol : float
-            Relative tolerance on ``F`` and on the gradient.
+            Relative tolerance on ``F`` (inner ascent) and, through its square root, on the
+            Riemannian gradient of the full problem.
         n_restarts : int
             Extra ascents from random starts (seeded by ``seed``); the best is kept. ``F`` is
             not concave: with strong shared structure the pooled eigen-start reaches the best
@@ -238,18 +446,45 @@ class SubspaceProblem:
         SubspaceFit
         """
         U0 = self.start(n_components, init)
-        f0, g0 = self.objective(U0)
-        scale = max(abs(f0), np.finfo(float).tiny)
         if self.n_sessions == 1:  # the generalised eigenvectors are the exact answer
-            return SubspaceFit(self.L_inv.T @ U0, f0, 0, True, _rgrad_norm(U0, g0, scale))
-        best = _ascend(U0, self.objective, scale, max_iter, tol)
+            f0, g0 = self.objective(U0)
+            scale = max(abs(f0), np.finfo(float).tiny)
+            return SubspaceFit(self.unwhiten(U0), f0, 0, True, _rgrad_norm(U0, g0, scale))
+        best = self._ascend_in_subspace(U0, max_iter, tol)
         rng = np.random.default_rng(seed)
         for _ in range(n_restarts):
-            trial = _ascend(rng.normal(size=U0.shape), self.objective, scale, max_iter, tol)
+            trial = self._ascend_in_subspace(rng.normal(size=U0.shape), max_iter, tol)
             if trial[1] > best[1] * (1 + 1e-12):
                 best = trial
         U, f, n_iter, converged, grad_norm = best
-        return SubspaceFit(self.L_inv.T @ U, f, n_iter, converged, grad_norm)
+        return SubspaceFit(self.unwhiten(U), f, n_iter, converged, grad_norm)
+
+
+def _top_left_singular(M: np.ndarray, k: int, *, exact: bool) -> np.ndarray:
+    """Top ``k`` left singular vectors of ``M`` (q, N), descending (q, k).
+
+    Exact (a thin SVD) for small matrices or when asked; otherwise a randomised range finder
+    with power iterations (Halko, Martinsson & Tropp 2011), seeded, refined by an exact SVD in
+    the range found.
+    """
+    q, N = M.shape
+    k = min(k, q)
+    if exact or min(q, N) <= _EXACT_START or k > min(q, N) // 4:
+        U = np.linalg.svd(M, full_matrices=False)[0]
+        out = U[:, :k]
+        if out.shape[1] < k:  # fewer singular vectors than asked (N < k): complete the basis
+            extra = np.random.default_rng(0).normal(size=(q, k - out.shape[1]))
+            extra -= out @ (out.T @ extra)
+            out = np.hstack([out, np.linalg.qr(extra)[0]])
+        return out
+    rng = np.random.default_rng(0)
+    Y = M @ rng.normal(size=(N, k + 10))
+    for _ in range(3):
+        Y, _ = np.linalg.qr(Y)
+        Y = M @ (M.T @ Y)
+    Qr, _ = np.linalg.qr(Y)
+    U, _, _ = np.linalg.svd(Qr.T @ M, full_matrices=False)
+    return Qr @ U[:, :k]
 
 
 def _rgrad_norm(U: np.ndarray, g: np.ndarray, scale: float) -> float:
@@ -325,15 +560,13 @@ def readout(
     """
     if C.ndim == 2:
         return np.linalg.solve(W.T @ C @ W, W.T @ A)
-    S, q, _ = C.shape
-    M = np.matmul(W.T, (C.reshape(S * q, q) @ W).reshape(S, q, -1))  # (S, d, d)
+    M = np.matmul(W.T, np.matmul(C, W))  # (S, d, d)
     return np.einsum("ndk,kn->dn", np.linalg.inv(M)[session], W.T @ A)
 
 
 def canonical_basis(
     W: np.ndarray,
-    C_bar: np.ndarray,
-    G_bar: np.ndarray,
+    problem: SubspaceProblem,
     cov_pooled: np.ndarray,
     sign_map: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -347,8 +580,8 @@ def canonical_basis(
     Parameters
     ----------
     W : ndarray, shape (q, d)
-    C_bar, G_bar : ndarray, shape (q, q)
-        Weighted sums over sessions.
+    problem : SubspaceProblem
+        Gives the pooled forms ``Q'C_bar Q`` and ``Q'G_bar Q``.
     cov_pooled : ndarray, shape (q, q)
         Pooled covariance of the design (per sample).
     sign_map : ndarray, shape (m, q), optional
@@ -360,8 +593,7 @@ def canonical_basis(
     eigenvalues : ndarray, shape (d,)
     """
     Q, _ = np.linalg.qr(W)
-    a = Q.T @ G_bar @ Q
-    b = Q.T @ C_bar @ Q
+    b, a = problem.pooled_forms(Q)
     evals, R = sla.eigh((a + a.T) / 2, (b + b.T) / 2)
     order = np.argsort(evals)[::-1]
     Wc = Q @ R[:, order]
