@@ -371,7 +371,7 @@ class ShaReD:
             init=None if init is None else init[act],
         )
         w = problem.weights
-        cov_pooled = std.cov[:, act][:, :, act].sum(axis=0) / std.count.sum()
+        cov_pooled = std.cov.sum(axis=0)[np.ix_(act, act)] / std.count.sum()
         sign_map = expansion.lag_matrix(p)[:, act]
         W_act, evals = canonical_basis(fit.W, problem, cov_pooled, sign_map)
         W = np.zeros((expansion.n_columns(p), d))

@@ -47,6 +47,8 @@ __all__ = [
 _EXACT_START = 600
 #: most directions added to the search subspace by one expansion, and most outer rounds
 _MAX_ROUNDS = 60
+#: up to this design width the ascent runs in the whole (whitened) space at once
+_WHOLE_SPACE = 200
 
 
 @dataclass(frozen=True)
@@ -173,8 +175,10 @@ class SubspaceProblem:
         self.factors = None if factors is None else [np.asarray(f, dtype=float) for f in factors]
         self._G = G
         self._top: np.ndarray | None = None  # top whitened pooled directions (q, r)
-        # the search subspace: orthonormal basis (whitened), with C_s W_b and F_s' W_b
+        self._white: np.ndarray | None = None  # the whitened pooled factor (q, N)
+        # the search subspace: orthonormal basis B (whitened), W_b = L'^-1 B, C_s W_b, F_s'W_b
         self._B = np.zeros((C.shape[1], 0))
+        self._Wb = np.zeros((C.shape[1], 0))
         self._CB = np.zeros((C.shape[0], C.shape[1], 0))
         self._FB: list[np.ndarray] | np.ndarray = []
 
@@ -248,7 +252,11 @@ class SubspaceProblem:
 
     def unwhiten(self, U: np.ndarray) -> np.ndarray:
         """``W = L'^-1 U``: a whitened basis in the original coordinates."""
-        return sla.solve_triangular(self.L, U, lower=True, trans="T")
+        return sla.solve_triangular(self.L, U, lower=True, trans="T", check_finite=False)
+
+    def _white_gradient(self, grad: np.ndarray) -> np.ndarray:
+        """The gradient with respect to ``U`` from the one with respect to ``W``: ``L^-1 g``."""
+        return sla.solve_triangular(self.L, grad, lower=True, check_finite=False)
 
     def whiten(self, W: np.ndarray) -> np.ndarray:
         """``U = L' W``."""
@@ -265,7 +273,7 @@ class SubspaceProblem:
         """``F`` and its gradient at a basis ``U`` (q, d) in whitened coordinates."""
         W = self.unwhiten(U)
         value, grad = _value_grad(W, np.matmul(self.C, W), self._gram_times(W)[0], self.weights)
-        return value, sla.solve_triangular(self.L, grad, lower=True)
+        return value, self._white_gradient(grad)
 
     def pooled_forms(self, Q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``Q' C_bar Q`` and ``Q' G_bar Q`` for a basis ``Q`` (q, k) in original coordinates."""
@@ -279,6 +287,11 @@ class SubspaceProblem:
 
     def _whitened_factor(self) -> np.ndarray:
         """``L^-1 [sqrt(w_s) F_s]`` (q, N), or a square root of the whitened dense ``G``."""
+        if self._white is None:
+            self._white = self._compute_whitened_factor()
+        return self._white
+
+    def _compute_whitened_factor(self) -> np.ndarray:
         if self.factors is None:
             Gbar = np.tensordot(self.weights, self._G, axes=1)
             white = sla.solve_triangular(self.L, Gbar, lower=True)
@@ -286,7 +299,7 @@ class SubspaceProblem:
             vals, vecs = np.linalg.eigh((white + white.T) / 2)
             return vecs * np.sqrt(np.maximum(vals, 0.0))
         B = np.hstack([np.sqrt(w) * f for w, f in zip(self.weights, self.factors, strict=True)])
-        return sla.solve_triangular(self.L, B, lower=True)
+        return sla.solve_triangular(self.L, B, lower=True, check_finite=False)
 
     def top(self, k: int) -> np.ndarray:
         """The top ``k`` eigenvectors of the whitened pooled ``G``, descending, (q, k).
@@ -340,6 +353,7 @@ class SubspaceProblem:
             return 0
         Wn = self.unwhiten(Q)
         self._B = np.hstack([self._B, Q])
+        self._Wb = np.hstack([self._Wb, Wn])
         self._CB = np.concatenate([self._CB, np.matmul(self.C, Wn)], axis=2)
         if self.factors is None:
             GW = np.matmul(self._G, Wn)
@@ -353,7 +367,7 @@ class SubspaceProblem:
 
     def _projected(self) -> tuple[np.ndarray, np.ndarray]:
         """``B'C~_sB`` and ``B'G~_sB`` (S, r, r): the problem restricted to the subspace."""
-        Wb = self.unwhiten(self._B)
+        Wb = self._Wb
         P = np.matmul(Wb.T, self._CB)
         if self.factors is None:
             H = np.matmul(Wb.T, self._FB)
@@ -368,10 +382,9 @@ class SubspaceProblem:
             GW = self._FB @ Qc
         else:
             GW = np.stack([f @ (fb @ Qc) for f, fb in zip(self.factors, self._FB, strict=True)])
-        U = self._B @ Qc
-        W = self.unwhiten(U)
+        U, W = self._B @ Qc, self._Wb @ Qc
         value, grad = _value_grad(W, CW, GW, self.weights)
-        return value, sla.solve_triangular(self.L, grad, lower=True), U
+        return value, self._white_gradient(grad), U
 
     def _ascend_in_subspace(
         self, U0: np.ndarray, max_iter: int, tol: float
@@ -379,9 +392,12 @@ class SubspaceProblem:
         """Maximise ``F`` from ``U0`` (whitened, q x d): L-BFGS in the search subspace, which is
         expanded by the full problem's gradient until that gradient is small."""
         d = U0.shape[1]
-        self._extend(U0)
-        if self._B.shape[1] < min(self.q, d + max(d, 8)):  # room to move: the next directions
-            self._extend(self.top(min(self.q, d + max(d, 8))))
+        room = min(self.q, d + max(d, 8))  # room to move: the next pooled directions too
+        if self.q <= _WHOLE_SPACE:  # a small problem: the subspace is the whole space at once
+            self._extend(np.hstack([U0, np.eye(self.q)]))
+        else:
+            self._extend(np.hstack([U0, self.top(room)]) if self._B.shape[1] < room else U0)
+        whole = self._B.shape[1] == self.q
         Qc = self._B.T @ U0
         n_iter, converged, value, grad_norm = 0, False, 0.0, np.inf
         for _ in range(_MAX_ROUNDS):
@@ -392,8 +408,10 @@ class SubspaceProblem:
             inner = partial(_objective, CG=CG, weights=self.weights)
             scale = max(abs(inner(Qc)[0]), np.finfo(float).tiny)
             # the restricted problem is small: ascend it further than tol asks, so that the
-            # answer does not depend on the path the subspace took
-            Qc, _, it, _, _ = _ascend(Qc, inner, scale, max(max_iter - n_iter, 1), tol**1.5)
+            # answer does not depend on the path the subspace took (in the whole space there
+            # is no path: the ascent is the plain one)
+            inner_tol = tol if whole else tol**1.5
+            Qc, _, it, done, _ = _ascend(Qc, inner, scale, max(max_iter - n_iter, 1), inner_tol)
             n_iter += it
             value, grad, U = self._full_gradient(Qc)
             Uo, _ = np.linalg.qr(U)
@@ -401,11 +419,12 @@ class SubspaceProblem:
             grad_norm = float(np.linalg.norm(rgrad)) / max(abs(value), np.finfo(float).tiny)
             # as tight as the inner ascent: the part of the optimum outside the subspace must
             # not move the answer more than the optimiser's own tolerance does
-            converged = grad_norm < tol**0.75
+            converged = done if whole else grad_norm < tol**0.75
             if converged or n_iter >= max_iter or self._B.shape[1] >= self.q:
                 break
             if not self._extend(rgrad):
                 break
+            whole = self._B.shape[1] == self.q
             Qc = self._B.T @ U
         U, _ = np.linalg.qr(self._B @ Qc)
         return U, value, n_iter, converged, grad_norm

@@ -27,7 +27,7 @@ def _session_filters(model: ShaReD, cohort: Cohort, stats: Sequence[SessionStats
     # with the model's behavior scales, each session is standardized on its own: one call
     std = model.standardize_like_fit(stats, warn=False)
     act = std.active
-    C = std.cov[:, act][:, :, act] + model.alpha * np.eye(int(act.sum()))  # (S, q', q')
+    C = model._ridge_cov(std)  # (S, q', q')
     V = [model.session_fits_[s.name].readout for s in cohort]
     AV = np.stack([A[act] @ v.T for A, v in zip(std.cross, V, strict=True)])  # (S, q', d)
     VV = np.stack([v @ v.T for v in V])  # (S, d, d)
