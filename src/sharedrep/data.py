@@ -362,6 +362,26 @@ class Session:
         return from_pynapple(behavior, neural, **kwargs)
 
     @classmethod
+    def from_trials(cls, behavior: Any, neural: Any, **kwargs: Any) -> Session:
+        """A session from data cut into trials; see :func:`sharedrep.io.from_trials`.
+
+        Parameters
+        ----------
+        behavior : array (trials, time, features), list of (time_k, features), or DataArray
+        neural : the same layouts, columns = neurons
+        **kwargs
+            ``trial_time``, ``rate``, ``trial_ids``, ``trial_info``, ``covariates``, names and
+            the other :class:`Session` arguments.
+
+        Returns
+        -------
+        Session
+        """
+        from .io.trials import from_trials
+
+        return from_trials(behavior, neural, **kwargs)
+
+    @classmethod
     def from_npz(cls, path: Any, **kwargs: Any) -> Session:
         """Read a session from an ``.npz`` file; see :func:`sharedrep.io.read_npz`.
 
@@ -378,6 +398,55 @@ class Session:
         from .io import read_npz
 
         return read_npz(path, **kwargs)
+
+    def as_covariates(self, features: Sequence[str]) -> Session:
+        """A copy in which some behavioral features become private covariates.
+
+        Continuous variables recorded with the behavior (running speed, pupil size) are often
+        nuisance for the shared representation: as covariates they are fitted per session at
+        lag 0 and never enter ``W`` (and, for trial-cut data, need no zero-padding at trial
+        edges). They are appended after the session's existing covariates.
+
+        Parameters
+        ----------
+        features : sequence of str
+            Names of behavioral features to move.
+
+        Returns
+        -------
+        Session
+
+        Examples
+        --------
+        >>> import numpy as np, sharedrep as sr
+        >>> s = sr.Session(np.zeros((10, 3)), np.ones((10, 2)), feature_names=["a", "b", "run"])
+        >>> t = s.as_covariates(["run"])
+        >>> t.feature_names, t.covariate_names
+        (('a', 'b'), ('run',))
+        """
+        label = self.name or "<unnamed>"
+        features = [str(f) for f in features]
+        unknown = [f for f in features if f not in self.feature_names]
+        if unknown:
+            raise DataError(
+                f"session {label!r}: no behavioral features {unknown}; it has "
+                f"{list(self.feature_names)}"
+            )
+        keep = [j for j, f in enumerate(self.feature_names) if f not in features]
+        move = [self.feature_names.index(f) for f in features]
+        if not keep:
+            raise DataError(f"session {label!r}: moving {features} would leave no behavior")
+        X = np.asarray(self.behavior)
+        parts = (
+            [X[:, move]] if self.covariates is None else [np.asarray(self.covariates), X[:, move]]
+        )
+        new = object.__new__(Session)
+        new.__dict__.update(self.__dict__)
+        new.behavior = X[:, keep]
+        new.feature_names = tuple(self.feature_names[j] for j in keep)
+        new.covariates = np.hstack(parts)
+        new.covariate_names = tuple(self.covariate_names) + tuple(features)
+        return new
 
     def without_data(self) -> Session:
         """A copy that keeps everything but the behavior and neural arrays.
@@ -510,6 +579,11 @@ class Cohort(Sequence[Session]):
     def without_data(self) -> Cohort:
         """The cohort with every session's arrays left behind (see :meth:`Session.without_data`)."""
         return Cohort([s.without_data() for s in self])
+
+    def as_covariates(self, features: Sequence[str]) -> Cohort:
+        """Every session with the named behavioral features moved to its covariates (see
+        :meth:`Session.as_covariates`)."""
+        return Cohort([s.as_covariates(features) for s in self])
 
     def subset(self, names: Iterable[str]) -> Cohort:
         """Cohort of the named sessions, in the given order."""

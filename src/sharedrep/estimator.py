@@ -94,7 +94,8 @@ class ShaReD:
     Parameters
     ----------
     n_components : int
-        Dimension ``d`` of the shared representation.
+        Dimension ``d`` of the shared representation (0: no shared component, a null model of
+        per-session intercepts and nuisance regressors, e.g. chosen by cross-validation).
     lags : iterable of int
         Lags in samples; negative lags let neural activity lead behavior.
     n_basis : int, optional
@@ -250,8 +251,11 @@ class ShaReD:
 
     def _check_params(self, feature_names: Sequence[str]) -> TemporalExpansion:
         """Validate the parameters; the temporal expansion for these behavioral features."""
-        if not (isinstance(self.n_components, int | np.integer) and self.n_components >= 1):
-            raise ValueError(f"n_components must be a positive integer, got {self.n_components!r}")
+        if not (isinstance(self.n_components, int | np.integer) and self.n_components >= 0):
+            raise ValueError(
+                f"n_components must be a non-negative integer (0: no shared component, the "
+                f"model of intercepts and nuisance regressors), got {self.n_components!r}"
+            )
         if not (np.isfinite(self.alpha) and self.alpha >= 0):
             raise ValueError(f"alpha must be a non-negative number, got {self.alpha!r}")
         if self.objective not in OBJECTIVES:
@@ -361,21 +365,25 @@ class ShaReD:
         act = std.active
         d = int(self.n_components)
         self._check_rank(std, cohort, d)
-        problem = self._subspace_problem(std, cohort)
-        fit = problem.fit(
-            d,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            n_restarts=self.n_restarts,
-            seed=self.random_state,
-            init=None if init is None else init[act],
-        )
-        w = problem.weights
         cov_pooled = std.cov.sum(axis=0)[np.ix_(act, act)] / std.count.sum()
-        sign_map = expansion.lag_matrix(p)[:, act]
-        W_act, evals = canonical_basis(fit.W, problem, cov_pooled, sign_map)
         W = np.zeros((expansion.n_columns(p), d))
-        W[act] = W_act
+        if d > 0:
+            problem = self._subspace_problem(std, cohort)
+            fit = problem.fit(
+                d,
+                max_iter=self.max_iter,
+                tol=self.tol,
+                n_restarts=self.n_restarts,
+                seed=self.random_state,
+                init=None if init is None else init[act],
+            )
+            w = problem.weights
+            sign_map = expansion.lag_matrix(p)[:, act]
+            W[act], evals = canonical_basis(fit.W, problem, cov_pooled, sign_map)
+            objective, n_iter, converged = fit.objective, fit.n_iter, fit.converged
+        else:  # the null model: intercepts and nuisance regressors only
+            w = self._weights(std, cohort)
+            evals, objective, n_iter, converged = np.zeros(0), 0.0, 0, True
 
         self.expansion_ = expansion
         self.feature_names_ = cohort.feature_names
@@ -386,9 +394,9 @@ class ShaReD:
         self.design_covariance_ = np.zeros((W.shape[0], W.shape[0]))
         self.design_covariance_[np.ix_(act, act)] = cov_pooled
         self.component_eigenvalues_ = evals
-        self.objective_ = fit.objective
-        self.n_iter_ = fit.n_iter
-        self.converged_ = fit.converged
+        self.objective_ = objective
+        self.n_iter_ = n_iter
+        self.converged_ = converged
         self.session_weights_ = pd.Series(
             w, index=pd.Index(cohort.names, name="session"), name="weight"
         )
@@ -482,6 +490,8 @@ class ShaReD:
 
     def _readouts(self, std: Standardized) -> list[np.ndarray]:
         """Readout ``V_s`` (d, n_s) of every session of ``std`` from ``coef_``."""
+        if self.coef_.shape[1] == 0:
+            return [np.zeros((0, a.shape[1])) for a in std.cross]
         act = std.active
         A = np.concatenate([a[act] for a in std.cross], axis=1)
         session = np.repeat(np.arange(len(std.cross)), [a.shape[1] for a in std.cross])

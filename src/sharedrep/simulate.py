@@ -13,7 +13,7 @@ expert sessions, and everything true returned in a :class:`LeverTruth`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -56,6 +56,8 @@ class Truth:
     feature_names : tuple of str
     snr : float
         Signal-to-noise variance ratio of every neuron.
+    drift : dict of str to ndarray, shape (T_s, n_s)
+        Each session's simulated baseline drift (zeros without one).
     """
 
     W: np.ndarray
@@ -65,6 +67,7 @@ class Truth:
     n_components: int
     feature_names: tuple[str, ...]
     snr: float
+    drift: dict[str, np.ndarray] = field(default_factory=dict, repr=False, kw_only=True)
 
     def angles(self, model, metric: str = "coef") -> np.ndarray:
         """Principal angles (degrees) between a fitted model's ``W`` and the true one.
@@ -124,11 +127,23 @@ def cohort(
     snr: float = 0.25,
     trial_length: tuple[int, int] = (40, 100),
     smoothness: float = 0.0,
+    design: str = "continuous",
+    baseline_drift: float = 0.0,
+    gain_drift: float = 0.0,
     conditions: Sequence[str] | None = None,
     rate: float | None = 30.0,
     seed: int | None = 0,
 ) -> tuple[Cohort, Truth]:
     """Simulate a cohort that shares one behavioral representation.
+
+    Two designs reproduce the two kinds of real recordings: ``"continuous"`` behavior (pose,
+    kinematics) cut into trials only for cross-validation, and ``"events"``, trial-cut data in
+    which each trial holds one event (a stimulus of one of ``n_features`` kinds at the trial's
+    first sample) and activity is the event's response within the trial, as in
+    stimulus-locked imaging: the response starts at the trial start, so lag windows reach
+    before it (see ``ShaReD(edges="zero")``). Slow per-neuron drifts of the baseline and of the
+    gain over the recording (``baseline_drift``, ``gain_drift``) reproduce what makes
+    contiguous-block cross-validation misjudge real data.
 
     Parameters
     ----------
@@ -153,6 +168,17 @@ def cohort(
         coefficient. Smooth behavior makes neighbouring lags collinear; predictions stay as
         good, but ``W`` is then determined only along directions the behavior explores (compare
         with ``Truth.angles(model, metric="design")``, or use ``n_basis``).
+    design : {"continuous", "events"}
+        See above. With ``"events"``, ``lags`` should be non-negative (responses follow the
+        event); ``truth.W`` holds the response kernels, which ``ShaReD(lags=truth.lags,
+        edges="zero")`` estimates exactly.
+    baseline_drift : float
+        Standard deviation of a smooth random baseline per neuron over the recording (a sum of
+        slow cosines, periods of a quarter of the recording and longer), in units of the
+        neuron's noise standard deviation. ``truth.drift[name]`` holds it, shape (T, n).
+    gain_drift : float
+        Standard deviation of a smooth multiplicative change of each neuron's behavioral signal
+        over the recording (gain ``1 + g(t)``).
     conditions : sequence of str, optional
         Condition labels assigned to sessions in turn (e.g. ``["naive", "expert"]``).
     rate : float, optional
@@ -173,6 +199,12 @@ def cohort(
     """
     if not (np.isfinite(snr) and snr >= 0):
         raise ValueError(f"snr must be a non-negative number, got {snr!r}")
+    if design not in ("continuous", "events"):
+        raise ValueError(f"design must be 'continuous' or 'events', got {design!r}")
+    if not (baseline_drift >= 0 and gain_drift >= 0):
+        raise ValueError(
+            f"baseline_drift and gain_drift must be >= 0, got {baseline_drift}, {gain_drift}"
+        )
     rng = np.random.default_rng(seed)
     expansion = TemporalExpansion(lags)
     lag_arr = expansion.lags
@@ -180,17 +212,26 @@ def cohort(
     names = tuple(f"x{j}" for j in range(p))
     W = _true_filters(rng, p, lag_arr, d)
     margin = expansion.span
-    sessions, readouts, noise = [], {}, {}
+    sessions, readouts, noise, drifts = [], {}, {}, {}
     for i in range(n_sessions):
         name = f"session{i}"
         T, n = _draw(rng, n_samples), _draw(rng, n_neurons)
-        raw = rng.normal(size=(T + 2 * margin, p))
-        if smoothness > 0:
-            raw = gaussian_filter1d(raw, smoothness, axis=0)
-        raw = (raw - raw.mean(0)) / raw.std(0)
-        # the design of the continuous signal, so that every kept sample carries signal
-        full = expansion.design_rows(raw, np.arange(margin, margin + T))
-        x = raw[margin : margin + T]
+        bounds = np.cumsum(rng.integers(trial_length[0], trial_length[1] + 1, size=T))
+        segments = np.searchsorted(bounds, np.arange(T), side="right")
+        if design == "continuous":
+            raw = rng.normal(size=(T + 2 * margin, p))
+            if smoothness > 0:
+                raw = gaussian_filter1d(raw, smoothness, axis=0)
+            raw = (raw - raw.mean(0)) / raw.std(0)
+            # the design of the continuous signal, so that every kept sample carries signal
+            full = expansion.design_rows(raw, np.arange(margin, margin + T))
+            x = raw[margin : margin + T]
+        else:  # one event per trial, at its first sample; nothing outside the trial
+            x = np.zeros((T, p))
+            starts = np.flatnonzero(np.r_[True, segments[1:] != segments[:-1]])
+            x[starts, rng.integers(0, p, size=starts.size)] = 1.0
+            events = TemporalExpansion(lag_arr, None, [True] * p)
+            full = events.rows_of(x, np.arange(T), segments)
         z = full @ W
         V = rng.normal(size=(d, n)) / np.sqrt(d)
         signal = z @ V
@@ -199,9 +240,10 @@ def cohort(
         else:  # snr=0: pure-noise neurons (no behavioral signal), for null calibration
             signal = np.zeros_like(signal)
             sd = np.ones(n)
-        y = 2.0 + signal + rng.normal(size=(T, n)) * sd
-        bounds = np.cumsum(rng.integers(trial_length[0], trial_length[1] + 1, size=T))
-        segments = np.searchsorted(bounds, np.arange(T), side="right")
+        if gain_drift > 0:
+            signal = signal * (1.0 + gain_drift * _slow(rng, T, n))
+        drift = baseline_drift * sd * _slow(rng, T, n) if baseline_drift > 0 else np.zeros((T, n))
+        y = 2.0 + signal + drift + rng.normal(size=(T, n)) * sd
         cond = None if conditions is None else conditions[i % len(conditions)]
         sessions.append(
             Session(
@@ -215,9 +257,21 @@ def cohort(
                 rate=rate,
             )
         )
-        readouts[name], noise[name] = V, sd
-    truth = Truth(W, readouts, noise, lag_arr, d, names, snr)
+        readouts[name], noise[name], drifts[name] = V, sd, drift
+    truth = Truth(W, readouts, noise, lag_arr, d, names, snr, drift=drifts)
     return Cohort(sessions), truth
+
+
+def _slow(rng: np.random.Generator, T: int, n: int, n_waves: int = 4) -> np.ndarray:
+    """Smooth random functions of time, one per column, unit standard deviation (T, n):
+    cosines of periods from the whole recording down to a quarter of it, random phases."""
+    t = np.arange(T)[:, None, None] / T
+    freq = np.arange(1, n_waves + 1)[None, None, :] / 2  # half-cycles over the recording
+    phase = rng.uniform(0, 2 * np.pi, size=(1, n, n_waves))
+    amp = rng.normal(size=(1, n, n_waves)) / freq
+    out = (amp * np.cos(2 * np.pi * freq * t + phase)).sum(axis=2)
+    out -= out.mean(axis=0)
+    return out / np.where(out.std(axis=0) > 0, out.std(axis=0), 1.0)
 
 
 # -- the lever-push task --------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 * :mod:`~sharedrep.io.pynapple`: pynapple objects (:func:`from_pynapple`).
 * :mod:`~sharedrep.io.npz`: the project's npz layout (:func:`read_npz`, :func:`write_npz`).
 * :mod:`~sharedrep.io.folder`: a folder of session files (:func:`load_cohort`).
+* :mod:`~sharedrep.io.trials`: data already cut into trials (:func:`from_trials`).
 * :mod:`~sharedrep.io._timebase`: what they share: resampling behavior onto the neural time
   base and turning trials into segments.
 
@@ -16,5 +17,6 @@ from .folder import load_cohort
 from .npz import read_npz, write_npz
 from .nwb import read_nwb
 from .pynapple import from_pynapple
+from .trials import from_trials
 
-__all__ = ["from_pynapple", "load_cohort", "read_npz", "read_nwb", "write_npz"]
+__all__ = ["from_pynapple", "from_trials", "load_cohort", "read_npz", "read_nwb", "write_npz"]

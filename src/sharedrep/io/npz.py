@@ -13,6 +13,10 @@ key                shape        meaning
                                 stretch of ``-1`` is its own segment); all ``-1``: continuous
 ``bin_s``          ()           sample interval in seconds (the rate is ``1 / bin_s``)
 ``time``           (T,)         sample times in seconds (checked against ``bin_s``)
+``trial_time``     (T,)         time of each sample within its trial, seconds (``trial_time_s``
+                                is read too)
+``covariates``     (T, c)       private nuisance regressors of the session (see ``Session``)
+``covariate_names`` (c,)        their names
 ``subject``        ()           animal id
 ``condition``      ()           condition label
 other 0-d keys     ()           kept in ``session.metadata`` (e.g. ``session``, ``area``,
@@ -37,7 +41,8 @@ _NPZ_REQUIRED = ("behavior", "neural")
 #: keys with a meaning in the layout; metadata never writes over them
 _NPZ_RESERVED = frozenset(
     {"behavior", "neural", "behavior_names", "neuron_names", "trial", "time", "bin_s"}
-    | {"subject", "condition", "session", "source_file"}
+    | {"subject", "condition", "session", "source_file", "trial_time", "trial_time_s"}
+    | {"covariates", "covariate_names"}
 )
 
 
@@ -112,6 +117,9 @@ def read_npz(
     neurons = data.pop("neuron_names", None)
     trial = data.pop("trial", None)
     time = data.pop("time", None)
+    trial_time = data.pop("trial_time", data.pop("trial_time_s", None))
+    covariates = data.pop("covariates", None)
+    covariate_names = data.pop("covariate_names", None)
     bin_s = data.pop("bin_s", None)
     subject = data.pop("subject", None)
     cond = data.pop("condition", None)
@@ -172,6 +180,9 @@ def read_npz(
             neuron_names=None if neurons is None else [str(n) for n in neurons],
             rate=rate,
             metadata=meta,
+            covariates=covariates,
+            covariate_names=None if covariate_names is None else [str(c) for c in covariate_names],
+            trial_time=trial_time,
             nan_policy=nan_policy,
         )
     except DataError as err:
@@ -209,6 +220,11 @@ def write_npz(session: Session, path: str | os.PathLike[str]) -> Path:
         out["bin_s"] = np.float64(1.0 / session.rate)
     if session.time is not None:
         out["time"] = np.asarray(session.time, dtype=float)
+    if session.trial_time is not None:
+        out["trial_time"] = np.asarray(session.trial_time, dtype=float)
+    if session.covariates is not None:
+        out["covariates"] = np.asarray(session.covariates)
+        out["covariate_names"] = np.array(session.covariate_names)
     for key in ("subject", "condition"):
         if getattr(session, key) is not None:
             out[key] = np.array(str(getattr(session, key)))
