@@ -62,6 +62,31 @@ def reference_design(X: np.ndarray, lags, segments=None, usable=None, zero=None)
     return np.array(out), np.array(rows)
 
 
+def reference_drift(rows, T: int, k: int) -> np.ndarray:
+    """The drift functions written out: k + 1 cubic B-splines on equally spaced knots over
+    0..T-1 (Cox-de Boor recursion), the first left out."""
+    degree = 3 if k >= 3 else k
+    inner = list(np.linspace(0.0, T - 1.0, k + 2 - degree))
+    knots = [inner[0]] * degree + inner + [inner[-1]] * degree
+
+    def bump(i: int, r: int, x: float) -> float:
+        if r == 0:  # half-open intervals, the last one closed at the recording's end
+            if x == knots[-1]:
+                return 1.0 if knots[i] < knots[i + 1] == x else 0.0
+            return 1.0 if knots[i] <= x < knots[i + 1] else 0.0
+        out = 0.0
+        if knots[i + r] > knots[i]:
+            out += (x - knots[i]) / (knots[i + r] - knots[i]) * bump(i, r - 1, x)
+        if knots[i + r + 1] > knots[i + 1]:
+            out += (
+                (knots[i + r + 1] - x) / (knots[i + r + 1] - knots[i + 1]) * bump(i + 1, r - 1, x)
+            )
+        return out
+
+    n_b = len(knots) - degree - 1
+    return np.array([[bump(i, degree, float(t)) for i in range(1, n_b)] for t in rows])
+
+
 def reduced_rank_ridge(Phi: np.ndarray, Y: np.ndarray, alpha: float, d: int) -> np.ndarray:
     """Reduced-rank ridge regression (Mukherjee & Zhu 2011) through an SVD.
 

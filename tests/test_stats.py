@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import sharedrep as sr
-from conftest import reference_design
+from conftest import reference_design, reference_drift
 from sharedrep.features import TemporalExpansion, raised_cosine_basis, valid_rows
 from sharedrep.folds import fold_labels
 from sharedrep.stats import stack
@@ -211,11 +211,6 @@ def test_threaded_cohort_pass_equals_one_session_at_a_time(small_cohort):
 
 
 # -- trial edges, covariates and drift against a design built by explicit loops ---------------
-def _dct(rows, T, k):
-    """Drift functions written out: cos(pi j (t + 1/2) / T), j = 1..k."""
-    return np.array([[np.cos(np.pi * j * (t + 0.5) / T) for j in range(1, k + 1)] for t in rows])
-
-
 def _trial_session(seed, *, T=420, trials=True, nan=True, covariates=True):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(T, 3))
@@ -243,7 +238,7 @@ def _projected_reference(session, lags, zero, drift, basis=None, keep=None):
     if session.covariates is not None:
         parts.append(np.asarray(session.covariates, float)[rows])
     if drift:
-        parts.append(_dct(rows, session.n_samples, drift))
+        parts.append(reference_drift(rows, session.n_samples, drift))
     N = np.hstack(parts)
     M = np.eye(rows.size) - N @ np.linalg.pinv(N)
     Yr = Y[rows]

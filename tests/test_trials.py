@@ -10,7 +10,7 @@ import pytest
 import xarray as xr
 
 import sharedrep as sr
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, reference_drift
 from sharedrep.errors import DataError, SharedRepWarning
 from sharedrep.features import TemporalExpansion, resolve_edges
 from sharedrep.folds import fold_labels
@@ -179,12 +179,12 @@ def test_interleaved_folds_and_drift_recover_the_truth(drifting):
     with warnings.catch_warnings():
         warnings.simplefilter("error", SharedRepWarning)  # no drift warning here
         cv = sr.cross_validate(
-            cohort, n_components=[0, 1, 2, 3, 4], alpha=[1.0, 100.0], lags=truth.lags, drift=4
+            cohort, n_components=[0, 1, 2, 3, 4], alpha=[1.0, 100.0], lags=truth.lags, drift=8
         )  # fmt: skip
     assert cv.n_components == truth.n_components
     summary = cv.summary.xs(cv.alpha, level="alpha")
     assert summary.loc[3, "r2"] - summary.loc[0, "r2"] > 10 * summary.loc[3, "se"]
-    model = sr.ShaReD(3, alpha=cv.alpha, lags=truth.lags, drift=4).fit(cohort)
+    model = sr.ShaReD(3, alpha=cv.alpha, lags=truth.lags, drift=8).fit(cohort)
     assert truth.max_angle(model) < 6.0
     assert model.nuisance_explained_.min() > 0.5  # the drift took most of the variance
 
@@ -204,9 +204,7 @@ def test_predictions_include_the_fitted_covariates_and_drift():
     coef = fit.coef(model.coef_, model._column_scale)
     resid = Y[1:] - phi @ coef
     t = np.arange(1, T)
-    N = np.column_stack(
-        [np.ones(T - 1), run[1:], *[np.cos(np.pi * j * (t + 0.5) / T) for j in (1, 2)]]
-    )  # fmt: skip
+    N = np.column_stack([np.ones(T - 1), run[1:], reference_drift(t, T, 2)])
     gamma, *_ = np.linalg.lstsq(N, resid, rcond=None)
     np.testing.assert_allclose(pred[1:], phi @ coef + N @ gamma, atol=1e-8)
     assert np.isnan(pred[0]).all()
@@ -239,9 +237,25 @@ def test_a_covariate_does_not_leak_into_the_shared_representation():
     assert load[0] > 20 * load[3]  # the pupil copy gets (almost) nothing
 
 
+@pytest.mark.slow
+def test_encoding_map_stays_calibrated_with_zero_edges_and_drift():
+    """Pure-noise neurons, trial-cut events and baseline drift (benchmarks: the full table)."""
+    fractions = []  # per session: neurons of a session share their latents, so they are the unit
+    for seed in range(12):
+        cohort, truth = sr.simulate.cohort(
+            n_sessions=4, n_samples=(1200, 1500), n_neurons=(30, 40), snr=0.0, design="events",
+            lags=range(0, 12), trial_length=(30, 40), baseline_drift=1.0, seed=200 + seed,
+        )  # fmt: skip
+        model = sr.ShaReD(3, lags=truth.lags, edges="zero", drift=8).fit(cohort)
+        em = sr.encoding_map(model, cohort, n_null=200)
+        fractions += (em.neurons["p"] < 0.05).groupby(em.neurons["session"]).mean().tolist()
+    se = np.std(fractions, ddof=1) / np.sqrt(len(fractions))
+    assert abs(np.mean(fractions) - 0.05) < 3 * se
+
+
 def test_rank_zero_is_the_model_of_intercepts_and_nuisance(drifting):
     cohort, truth = drifting
-    zero = sr.ShaReD(0, lags=truth.lags, drift=4).fit(cohort)
+    zero = sr.ShaReD(0, lags=truth.lags, drift=8).fit(cohort)
     assert zero.coef_.shape[1] == 0 and zero.loadings_.sizes["component"] == 0
     assert float(zero.score(cohort)) > 0.5  # the drift alone
     with pytest.raises(DataError, match="no shared component"):

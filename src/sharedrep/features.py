@@ -174,16 +174,18 @@ def _runs(
 
 
 def drift_basis(positions: np.ndarray, n_samples: int, n_functions: int) -> np.ndarray:
-    """Smooth functions of recording time: the lowest cosines of a discrete cosine transform.
+    """Smooth functions of recording time: cubic B-splines spread evenly over the recording.
 
-    Column ``j`` (``j = 1 .. k``) is ``cos(pi j (t + 1/2) / T)`` at sample ``t`` of a recording
-    of ``T`` samples (DCT-II without its constant, as in SPM's high-pass filter): ``k``
-    functions span drifts slower than ``k / (2 T)`` cycles per sample.
+    ``k + 1`` cubic B-splines with equally spaced knots span every cubic spline on them (any
+    smooth drift slower than about ``k / 2`` cycles per recording, whatever its phase); the
+    first is left out because, with the session's intercept, the rest span the same functions.
+    Local support also means a drift fitted on interleaved trials interpolates into the held-out
+    ones.
 
     Parameters
     ----------
     positions : ndarray of int, shape (r,)
-        Sample indices ``t``.
+        Sample indices ``t`` (``0 <= t < n_samples``).
     n_samples : int
         Length ``T`` of the recording.
     n_functions : int
@@ -196,11 +198,19 @@ def drift_basis(positions: np.ndarray, n_samples: int, n_functions: int) -> np.n
     Examples
     --------
     >>> B = drift_basis(np.arange(100), 100, 3)
-    >>> B.shape, bool(np.allclose(B.sum(axis=0), 0))
+    >>> B.shape, bool(np.all(B >= 0) and np.all(B.sum(axis=1) <= 1 + 1e-12))
     ((100, 3), True)
     """
-    j = np.arange(1, int(n_functions) + 1)
-    return np.cos(np.pi * (np.asarray(positions, dtype=float)[:, None] + 0.5) * j / n_samples)
+    from scipy.interpolate import BSpline
+
+    k, degree = int(n_functions), 3
+    inner = np.linspace(0.0, max(n_samples - 1, 1), k + 1 - degree + 1) if k + 1 > degree else None
+    if inner is None:  # fewer functions than a cubic needs: lower the degree
+        degree = k
+        inner = np.array([0.0, max(n_samples - 1, 1)])
+    knots = np.r_[[inner[0]] * degree, inner, [inner[-1]] * degree]
+    x = np.clip(np.asarray(positions, dtype=float), inner[0], inner[-1])
+    return BSpline.design_matrix(x, knots, degree).toarray()[:, 1:]
 
 
 @dataclass(frozen=True)
