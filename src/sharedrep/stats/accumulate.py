@@ -89,8 +89,10 @@ def compute_stats(
         Accumulate the full neural Gram matrix ``y'y`` (n x n) instead of per-neuron sums of
         squares. Costs ``n^2`` per row; only the ``"correlation"`` objective needs it.
     chunk_size : int, optional
-        Samples per chunk. Peak memory is about ``chunk_size * (q + n)`` floats plus the
-        ``q * (q + n)`` statistics, whatever the recording length. Default: ~64 MB of design.
+        Samples per chunk. Peak memory is about ``chunk_size * (p + n)`` floats of data, plus at
+        most ``chunk_size * q`` of design (built only for runs too short for the lagged
+        route), plus the ``q * (q + n)`` statistics, whatever the recording length. Default:
+        ~64 MB of data per chunk and of design at once.
     rows : slice or (start, stop), optional
         Only the rows (samples ``t`` of the design) in ``[start, stop)`` enter; the lag window
         may reach before ``start``. Statistics of disjoint ranges taken about the same
@@ -136,7 +138,8 @@ def compute_stats(
                 raise ValueError(
                     f"session {name!r}: shift.{what} must have shape ({want},), got {np.shape(got)}"
                 )
-    step = _chunk_rows(q, n, chunk_size)
+    step = _chunk_rows(session, c, chunk_size)
+    batch = _design_rows(q, chunk_size)  # rows of the direct route's design built at once
 
     count, omitted = np.zeros(K), np.zeros(K)
     sum_phi, sum_y, sum_nu = np.zeros((K, q)), np.zeros((K, n)), np.zeros((K, c))
@@ -182,10 +185,7 @@ def compute_stats(
                     pt += ct
                 else:
                     direct.append((a, b))
-            if direct:
-                # one range (all rows, e.g. trials shorter than the lagged route needs): views
-                one = len(direct) == 1
-                idx = slice(*direct[0]) if one else np.concatenate([np.arange(*r) for r in direct])
+            for idx in _batches(direct, batch):
                 rows_k = at_k[idx]
                 if buf.shape[0] < rows_k.size:
                     buf = np.empty((rows_k.size, q))
@@ -285,6 +285,17 @@ def _run_samples(
     return z
 
 
+def _batches(runs: list[tuple[int, int]], size: int) -> list[slice | np.ndarray]:
+    """Row selections of at most ``size`` rows covering ``runs`` (slices when one run: views)."""
+    if not runs:
+        return []
+    if len(runs) == 1:
+        a, b = runs[0]
+        return [slice(i, min(i + size, b)) for i in range(a, b, size)]
+    idx = np.concatenate([np.arange(a, b) for a, b in runs])
+    return [idx[i : i + size] for i in range(0, idx.size, size)]
+
+
 def _split_by_block(labels: np.ndarray) -> list[tuple[int, np.ndarray | slice]]:
     """Row selections of each block label within a chunk (slices when sorted, no copies)."""
     if labels[0] == labels[-1] and np.all(labels == labels[0]):
@@ -362,8 +373,7 @@ def stats_shift(
     -------
     Shifts
     """
-    q = expansion.n_columns(session.n_features)
-    step = _chunk_rows(q, session.n_neurons, chunk_size)
+    step = _chunk_rows(session, session.n_covariates + drift, chunk_size)
     for piece in _pieces(session, expansion, step, 0, session.n_samples, drift):
         if piece.rows.size:
             return _shifts(session, piece)
@@ -388,18 +398,26 @@ def chunk_ranges(
     list of (int, int)
         Consecutive ranges covering ``0 .. n_samples``.
     """
-    q = expansion.n_columns(session.n_features)
-    step = _chunk_rows(q, session.n_neurons, chunk_size)
+    step = _chunk_rows(session, session.n_covariates, chunk_size)
     T = session.n_samples
     return [(a, min(a + step, T)) for a in range(0, T, step)]
 
 
-def _chunk_rows(q: int, n: int, chunk_size: int | None) -> int:
+def _chunk_rows(session: Session, n_nuisance: int, chunk_size: int | None) -> int:
+    """Samples read per chunk: the data of a chunk (behavior, neurons, nuisance) stay within
+    ``DEFAULT_CHUNK_ENTRIES`` values; the design is never built whole (see ``_design_rows``)."""
     if chunk_size is not None:
         if not (isinstance(chunk_size, int | np.integer) and chunk_size >= 1):
             raise ValueError(f"chunk_size must be a positive number of rows, got {chunk_size!r}")
         return int(chunk_size)
-    return max(1024, DEFAULT_CHUNK_ENTRIES // max(q + n, 1))
+    width = session.n_features + session.n_neurons + n_nuisance + 1
+    return max(1024, DEFAULT_CHUNK_ENTRIES // width)
+
+
+def _design_rows(q: int, chunk_size: int | None) -> int:
+    """Rows of the design the direct route builds at once (its memory, rows x q)."""
+    rows = max(256, DEFAULT_CHUNK_ENTRIES // max(q, 1))
+    return rows if chunk_size is None else min(rows, int(chunk_size))
 
 
 def _row_range(session: Session, rows: slice | tuple[int, int] | None) -> tuple[int, int]:
