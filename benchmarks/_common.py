@@ -37,3 +37,32 @@ def emit(text: str, out: str | Path | None, *, append: bool = True) -> None:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         with open(out, "a" if append else "w") as fh:
             fh.write(text.rstrip("\n") + "\n")
+
+
+def blas_threads() -> list[int]:
+    """The BLAS thread counts a fair reference tries: one, and all the machine has."""
+    import os
+
+    return sorted({1, os.cpu_count() or 1})
+
+
+def best_of_threads(fn, *args, **kwargs) -> tuple[float, int]:
+    """Best wall time of ``fn(*args)`` over BLAS thread counts (one and all), and that count.
+
+    A reference run with the default threads alone is unfair on a busy machine (multithreaded
+    BLAS was up to 18x slower than one thread on a loaded 2-core box), and with one thread alone
+    unfair on an idle one: take the better of both, measured in the same run.
+    """
+    import time
+
+    from threadpoolctl import threadpool_limits
+
+    best, best_n = float("inf"), 1
+    for n in blas_threads():
+        with threadpool_limits(limits=n, user_api="blas"):
+            t0 = time.perf_counter()
+            fn(*args, **kwargs)
+            t = time.perf_counter() - t0
+        if t < best:
+            best, best_n = t, n
+    return best, best_n

@@ -361,11 +361,15 @@ class ShaReD:
         if len(stats) != len(cohort):
             raise ValueError(f"{len(stats)} statistics for {len(cohort)} sessions")
         p = len(cohort.feature_names)
-        std = standardize(stats, expansion, cohort.feature_names, zscore_neurons=self.zscore)
+        std = standardize(
+            stats, expansion, cohort.feature_names, zscore_neurons=self.zscore, ridge=self.alpha
+        )
         act = std.active
         d = int(self.n_components)
         self._check_rank(std, cohort, d)
-        cov_pooled = std.cov.sum(axis=0)[np.ix_(act, act)] / std.count.sum()
+        cov_pooled = std.cov.sum(axis=0)[np.ix_(act, act)]
+        cov_pooled[np.diag_indices_from(cov_pooled)] -= len(stats) * self.alpha  # ridge back out
+        cov_pooled /= std.count.sum()
         W = np.zeros((expansion.n_columns(p), d))
         if d > 0:
             problem = self._subspace_problem(std, cohort)
@@ -438,11 +442,17 @@ class ShaReD:
             )
 
     def _ridge_cov(self, std: Standardized) -> np.ndarray:
-        """``C_s + alpha I`` restricted to informative columns, (S, q', q')."""
+        """``C_s + alpha I`` restricted to informative columns, (S, q', q'): ``std.cov`` itself
+        when it was standardized with this ridge and every column is informative."""
         act = std.active
-        C = std.cov.copy() if act.all() else std.cov[np.ix_(np.arange(len(std.cov)), act, act)]
+        if act.all():
+            if std.ridge == self.alpha:
+                return std.cov
+            C = std.cov.copy()
+        else:
+            C = std.cov[np.ix_(np.arange(len(std.cov)), act, act)]
         idx = np.arange(C.shape[1])
-        C[:, idx, idx] += self.alpha
+        C[:, idx, idx] += self.alpha - std.ridge
         return C
 
     def _subspace_problem(self, std: Standardized, cohort: Cohort) -> SubspaceProblem:

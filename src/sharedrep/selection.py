@@ -262,6 +262,7 @@ def _cv_fold(
         model._check_params(cohort.feature_names),
         cohort.feature_names,
         zscore_neurons=model.zscore,
+        ridge=alpha,
     )
     if d_max > 0:
         model._check_rank(std, cohort, d_max)

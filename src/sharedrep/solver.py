@@ -176,11 +176,11 @@ class SubspaceProblem:
         self._G = G
         self._top: np.ndarray | None = None  # top whitened pooled directions (q, r)
         self._white: np.ndarray | None = None  # the whitened pooled factor (q, N)
-        # the search subspace: orthonormal basis B (whitened), W_b = L'^-1 B, C_s W_b, F_s'W_b
-        self._B = np.zeros((C.shape[1], 0))
-        self._Wb = np.zeros((C.shape[1], 0))
-        self._CB = np.zeros((C.shape[0], C.shape[1], 0))
-        self._FB: list[np.ndarray] | np.ndarray = []
+        # the search subspace, r columns used of buffers that grow by doubling: the orthonormal
+        # basis B (whitened), W_b = L'^-1 B, C_s W_b, F_s'W_b (or G_s W_b), and the restricted
+        # problem P_s = B'C~_sB, H_s = B'G~_sB
+        self._r = 0
+        self._alloc(0)
 
     @classmethod
     def build(
@@ -311,7 +311,9 @@ class SubspaceProblem:
         k = min(int(k), self.q)
         if self._top is None or self._top.shape[1] < k:
             M = self._whitened_factor()
-            self._top = _top_left_singular(M, k, exact=self.n_sessions == 1)
+            # more than asked: later rounds of the ascent draw on them (see _extend's callers)
+            want = min(self.q, max(2 * k, 64))
+            self._top = _top_left_singular(M, want, exact=self.n_sessions == 1)
         return self._top[:, :k]
 
     @property
@@ -341,48 +343,91 @@ class SubspaceProblem:
         return U1 if self.objective(U1)[0] > self.objective(U0)[0] else U0
 
     # -- the search subspace ---------------------------------------------------------------
+    def _alloc(self, cap: int) -> None:
+        """(Re)allocate the subspace buffers for ``cap`` columns, keeping the ``r`` used."""
+        S, q, r = self.n_sessions, self.q, self._r
+        old = self.__dict__.get("_buf")
+        new = {
+            "B": np.zeros((q, cap)),
+            "Wb": np.zeros((q, cap)),
+            "CB": np.zeros((S, q, cap)),
+            "P": np.zeros((S, cap, cap)),
+            "H": np.zeros((S, cap, cap)),
+        }
+        if self.factors is None:
+            new["FB"] = np.zeros((S, q, cap))  # G_s W_b
+        else:
+            new["FB"] = [np.zeros((f.shape[1], cap)) for f in self.factors]  # F_s' W_b
+        if old is not None and r:
+            for key in ("B", "Wb", "CB"):
+                new[key][..., :r] = old[key][..., :r]
+            for key in ("P", "H"):
+                new[key][:, :r, :r] = old[key][:, :r, :r]
+            if self.factors is None:
+                new["FB"][..., :r] = old["FB"][..., :r]
+            else:
+                for a, b in zip(new["FB"], old["FB"], strict=True):
+                    a[:, :r] = b[:, :r]
+        self._buf = new
+
+    @property
+    def _B(self) -> np.ndarray:
+        return self._buf["B"][:, : self._r]
+
     def _extend(self, directions: np.ndarray) -> int:
         """Add the parts of ``directions`` (whitened) orthogonal to the subspace; returns how
-        many columns were added."""
-        V = directions - self._B @ (self._B.T @ directions)
-        V = V - self._B @ (self._B.T @ V)  # twice is enough (Kahan)
+        many columns were added. Costs one product of every ``C_s`` with the new columns."""
+        B = self._B
+        V = directions - B @ (B.T @ directions)
+        V = V - B @ (B.T @ V)  # twice is enough (Kahan)
         Q, R = np.linalg.qr(V)
-        keep = np.abs(np.diag(R)) > 1e-10 * max(np.abs(np.diag(R)).max(initial=0.0), 1e-300)
-        Q = Q[:, keep]
-        if not Q.shape[1]:
+        diag = np.abs(np.diag(R))
+        Q = Q[:, diag > 1e-10 * max(diag.max(initial=0.0), 1e-300)]
+        k, r = Q.shape[1], self._r
+        if not k:
             return 0
+        if r + k > self._buf["B"].shape[1]:
+            self._alloc(max(2 * (r + k), 32))
+        buf = self._buf
         Wn = self.unwhiten(Q)
-        self._B = np.hstack([self._B, Q])
-        self._Wb = np.hstack([self._Wb, Wn])
-        self._CB = np.concatenate([self._CB, np.matmul(self.C, Wn)], axis=2)
+        CBn = np.matmul(self.C, Wn)  # (S, q, k)
+        buf["B"][:, r : r + k], buf["Wb"][:, r : r + k], buf["CB"][:, :, r : r + k] = Q, Wn, CBn
+        Wb = buf["Wb"][:, : r + k]
+        cross = np.matmul(Wb.T, CBn)  # (S, r + k, k): old and new against the new columns
+        buf["P"][:, : r + k, r : r + k] = cross
+        buf["P"][:, r : r + k, :r] = cross[:, :r].transpose(0, 2, 1)
         if self.factors is None:
-            GW = np.matmul(self._G, Wn)
-            self._FB = GW if not len(self._FB) else np.concatenate([self._FB, GW], axis=2)
+            GBn = np.matmul(self._G, Wn)
+            buf["FB"][:, :, r : r + k] = GBn
+            crossH = np.matmul(Wb.T, GBn)
         else:
-            new = [f.T @ Wn for f in self.factors]
-            self._FB = new if not len(self._FB) else [
-                np.hstack([a, b]) for a, b in zip(self._FB, new, strict=True)
-            ]  # fmt: skip
-        return int(Q.shape[1])
+            crossH = []
+            for fb, f in zip(buf["FB"], self.factors, strict=True):
+                fb[:, r : r + k] = f.T @ Wn
+                crossH.append(fb[:, : r + k].T @ fb[:, r : r + k])
+            crossH = np.stack(crossH)
+        buf["H"][:, : r + k, r : r + k] = crossH
+        buf["H"][:, r : r + k, :r] = crossH[:, :r].transpose(0, 2, 1)
+        self._r = r + k
+        return k
 
     def _projected(self) -> tuple[np.ndarray, np.ndarray]:
         """``B'C~_sB`` and ``B'G~_sB`` (S, r, r): the problem restricted to the subspace."""
-        Wb = self._Wb
-        P = np.matmul(Wb.T, self._CB)
-        if self.factors is None:
-            H = np.matmul(Wb.T, self._FB)
-        else:
-            H = np.stack([fb.T @ fb for fb in self._FB])
+        r = self._r
+        P, H = self._buf["P"][:, :r, :r], self._buf["H"][:, :r, :r]
         return (P + P.transpose(0, 2, 1)) / 2, (H + H.transpose(0, 2, 1)) / 2
 
     def _full_gradient(self, Qc: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """``F``, its whitened gradient and ``U`` at ``U = B Qc``, from the stored products."""
-        CW = self._CB @ Qc  # C_s W
+        r, buf = self._r, self._buf
+        CW = buf["CB"][:, :, :r] @ Qc  # C_s W
         if self.factors is None:
-            GW = self._FB @ Qc
+            GW = buf["FB"][:, :, :r] @ Qc
         else:
-            GW = np.stack([f @ (fb @ Qc) for f, fb in zip(self.factors, self._FB, strict=True)])
-        U, W = self._B @ Qc, self._Wb @ Qc
+            GW = np.stack(
+                [f @ (fb[:, :r] @ Qc) for f, fb in zip(self.factors, buf["FB"], strict=True)]
+            )
+        U, W = buf["B"][:, :r] @ Qc, buf["Wb"][:, :r] @ Qc
         value, grad = _value_grad(W, CW, GW, self.weights)
         return value, self._white_gradient(grad), U
 
@@ -390,16 +435,18 @@ class SubspaceProblem:
         self, U0: np.ndarray, max_iter: int, tol: float
     ) -> tuple[np.ndarray, float, int, bool, float]:
         """Maximise ``F`` from ``U0`` (whitened, q x d): L-BFGS in the search subspace, which is
-        expanded by the full problem's gradient until that gradient is small."""
+        expanded, while the full problem's gradient is not small, by that gradient and by the
+        last step (as LOBPCG does: together they span the next steps of a block ascent)."""
         d = U0.shape[1]
         room = min(self.q, d + max(d, 8))  # room to move: the next pooled directions too
         if self.q <= _WHOLE_SPACE:  # a small problem: the subspace is the whole space at once
             self._extend(np.hstack([U0, np.eye(self.q)]))
         else:
-            self._extend(np.hstack([U0, self.top(room)]) if self._B.shape[1] < room else U0)
-        whole = self._B.shape[1] == self.q
+            self._extend(np.hstack([U0, self.top(room)]) if self._r < room else U0)
+        whole = self._r == self.q
         Qc = self._B.T @ U0
-        n_iter, converged, value, grad_norm = 0, False, 0.0, np.inf
+        n_iter, converged, value, grad_norm = 0, False, -np.inf, np.inf
+        pooled = room  # pooled directions offered to the subspace so far
         for _ in range(_MAX_ROUNDS):
             P, H = self._projected()
             r = P.shape[1]
@@ -413,18 +460,24 @@ class SubspaceProblem:
             inner_tol = tol if whole else tol**1.5
             Qc, _, it, done, _ = _ascend(Qc, inner, scale, max(max_iter - n_iter, 1), inner_tol)
             n_iter += it
+            previous = value
             value, grad, U = self._full_gradient(Qc)
             Uo, _ = np.linalg.qr(U)
             rgrad = grad - Uo @ (Uo.T @ grad)
             grad_norm = float(np.linalg.norm(rgrad)) / max(abs(value), np.finfo(float).tiny)
-            # as tight as the inner ascent: the part of the optimum outside the subspace must
-            # not move the answer more than the optimiser's own tolerance does
-            converged = done if whole else grad_norm < tol**0.75
-            if converged or n_iter >= max_iter or self._B.shape[1] >= self.q:
+            # converged: a gradient as small as the inner ascent leaves, or (as the plain ascent
+            # decides) F no longer increasing beyond tol while the gradient is below sqrt(tol)
+            stalled = value - previous <= tol * abs(value) and grad_norm < np.sqrt(tol)
+            converged = done if whole else (grad_norm < tol**0.75 or stalled)
+            if converged or n_iter >= max_iter or self._r >= self.q:
                 break
-            if not self._extend(rgrad):
+            # a product with every C_s streams them from memory whatever the number of new
+            # columns: the next pooled directions come along at little cost
+            more = self.top(min(self.q, pooled + 2 * d))[:, pooled:]
+            pooled += more.shape[1]
+            if not self._extend(np.hstack([rgrad, more])):
                 break
-            whole = self._B.shape[1] == self.q
+            whole = self._r == self.q
             Qc = self._B.T @ U
         U, _ = np.linalg.qr(self._B @ Qc)
         return U, value, n_iter, converged, grad_norm

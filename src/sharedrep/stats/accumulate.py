@@ -221,7 +221,7 @@ def compute_stats(
         )
     if lag_major:
         order = expansion.lag_major_order(p)
-        phi_phi = phi_phi[:, order][:, :, order]
+        phi_phi = phi_phi[np.ix_(np.arange(K), order, order)]  # one copy, not two
         sum_phi, phi_y, phi_nu = sum_phi[:, order], phi_y[:, order], phi_nu[:, order]
     # the shift seen through the design: a constant behavior block of one window
     tau_max = expansion.window[1]

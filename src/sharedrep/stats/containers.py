@@ -193,13 +193,20 @@ class SessionStats:
 
     def block(self, k: int | Sequence[int]) -> SessionStats:
         """Statistics of block(s) ``k`` only, summed."""
+        if np.isscalar(k):  # one block: a view, no copy
+            k = int(k)
+            return self._map(lambda a: a[k : k + 1])
         idx = np.atleast_1d(k)
         return self._map(lambda a: a[idx].sum(axis=0, keepdims=True))
 
     def without(self, k: int | Sequence[int]) -> SessionStats:
-        """Statistics of all blocks except ``k``: the training set of fold ``k``."""
-        keep = np.setdiff1d(np.arange(self.n_blocks), np.atleast_1d(k))
-        return self.block(keep)
+        """Statistics of all blocks except ``k``: the training set of fold ``k``.
+
+        The total minus the held-out blocks: a sum and a subtraction per field, not a copy of the
+        kept blocks.
+        """
+        total, held = self.total(), self.block(k)
+        return replace(total, **{f: getattr(total, f) - getattr(held, f) for f in self._BLOCKED})
 
     def __add__(self, other: SessionStats) -> SessionStats:
         """Block-wise sum of two statistics of the same session (same shifts)."""
@@ -224,16 +231,22 @@ class SessionStats:
         s = self._one()
         return s.sum_nu[0] / s.count[0] + s.shifts.nu
 
-    def partial(self) -> Partial:
+    def partial(self, out: np.ndarray | None = None) -> Partial:
         """Centred moments of the whole (summed) statistics, nuisance regressors profiled out.
 
         The nuisance fit is unpenalised least squares (a pseudo-inverse: collinear covariates,
         e.g. a trial index and a linear drift, are handled, not an error).
+
+        Parameters
+        ----------
+        out : ndarray, shape (q, q), optional
+            Where to write ``cov_phi`` (saves a ``q x q`` allocation per session when the
+            caller stacks them).
         """
         s = self._one()
         c = s.count[0]
         mp, my, mn = s.sum_phi[0] / c, s.sum_y[0] / c, s.sum_nu[0] / c
-        cov_phi = s.phi_phi[0] - c * np.outer(mp, mp)
+        cov_phi = np.subtract(s.phi_phi[0], c * np.outer(mp, mp), out=out)
         cross = s.phi_y[0] - c * np.outer(mp, my)
         y_sq = s.y_sq[0] - c * (np.outer(my, my) if s.has_gram else my * my)
         y_diag = np.diagonal(y_sq).copy() if s.has_gram else y_sq
@@ -246,7 +259,7 @@ class SessionStats:
         n_y = s.nu_y[0] - c * np.outer(mn, my)  # (c, n)
         inv = _pinvh(nn)
         nu_phi, nu_y = inv @ n_phi, inv @ n_y
-        cov_phi = cov_phi - n_phi.T @ nu_phi
+        cov_phi -= n_phi.T @ nu_phi
         cross = cross - n_phi.T @ nu_y
         if s.has_gram:
             y_sq = y_sq - n_y.T @ nu_y

@@ -43,6 +43,8 @@ class Standardized:
         Standard deviation used for each neuron (1 for silent neurons or raw units).
     active : ndarray of bool, shape (q,)
         Design columns that carry variance (False for constant features).
+    ridge : float
+        Added to the diagonal of ``cov`` at informative columns (0: ``cov`` is ``C0_s``).
     partials : list of Partial
         Each session's centred, nuisance-profiled moments in raw units (for the nuisance
         coefficients that go with a fitted model).
@@ -60,6 +62,7 @@ class Standardized:
     column_scale: np.ndarray
     neural_scale: list[np.ndarray]
     active: np.ndarray
+    ridge: float
     partials: list[Partial]
     nuisance_r2: list[np.ndarray]
 
@@ -82,6 +85,7 @@ def standardize(
     zscore_neurons: bool = True,
     feature_scale: np.ndarray | None = None,
     warn: bool = True,
+    ridge: float = 0.0,
 ) -> Standardized:
     """Centre per session, scale behavior by the pooled std and (optionally) z-score neurons.
 
@@ -100,6 +104,9 @@ def standardize(
         with a fitted model's scaling).
     warn : bool
         Emit warnings for constant features, silent neurons and suspected unit mismatches.
+    ridge : float
+        Added to the diagonal of the standardized ``C0_s`` at informative columns (the model's
+        ``alpha``), in place: the solver then needs no copy of the ``S x q x q`` matrices.
     """
     stats = [s._one() for s in stats]
     pooled = pooled_feature_scale(stats) if feature_scale is None else np.asarray(feature_scale)
@@ -116,9 +123,13 @@ def standardize(
         _warn_unit_mismatch(stats, pooled, feature_names)
     safe = np.where(constant, 1.0, pooled)
     col = expansion.column_scale(np.where(constant, 0.0, 1.0 / safe))
-    covs, crosses, ysqs, nscales, partials, nuis = [], [], [], [], [], []
-    for s in stats:
-        part = s.partial()
+    q = col.size
+    cov = np.empty((len(stats), q, q))
+    scale = np.outer(col, col)
+    active = np.flatnonzero(col != 0)
+    crosses, ysqs, nscales, partials, nuis = [], [], [], [], []
+    for i, s in enumerate(stats):
+        part = s.partial(out=cov[i])
         cov_phi, cross, y_sq = part.cov_phi, part.cross, part.y_sq
         total = part.y_sq_centred / s.count[0]
         var = (np.diag(y_sq) if y_sq.ndim == 2 else y_sq) / s.count[0]
@@ -136,7 +147,9 @@ def standardize(
                 stacklevel=3,
             )
         sd = np.where(silent | (not zscore_neurons), 1.0, np.sqrt(np.where(silent, 1.0, var)))
-        covs.append(cov_phi * np.outer(col, col))
+        cov_phi *= scale  # in place: cov[i]
+        if ridge:
+            cov_phi[active, active] += ridge
         crosses.append(cross * col[:, None] / sd[None, :])
         ysqs.append(y_sq / np.outer(sd, sd) if y_sq.ndim == 2 else y_sq / sd**2)
         nscales.append(sd)
@@ -144,7 +157,7 @@ def standardize(
         nuis.append(np.where(total > 0, 1 - var / np.where(total > 0, total, 1.0), 0.0))
     return Standardized(
         names=tuple(s.name for s in stats),
-        cov=np.stack(covs),
+        cov=cov,
         cross=crosses,
         y_sq=ysqs,
         count=np.array([s.count[0] for s in stats]),
@@ -152,6 +165,7 @@ def standardize(
         column_scale=col,
         neural_scale=nscales,
         active=col != 0,
+        ridge=float(ridge),
         partials=partials,
         nuisance_r2=nuis,
     )
