@@ -33,10 +33,7 @@ from pathlib import Path
 
 from _common import emit
 
-TIMED = (
-    "import time as _t; _t0 = _t.perf_counter(); {stmt}; "
-    "print(_t.perf_counter() - _t0)"
-)
+TIMED = "import time as _t; _t0 = _t.perf_counter(); {stmt}; print(_t.perf_counter() - _t0)"
 CASES = {
     "import numpy": "import numpy",
     "import sharedrep": "import sharedrep",
@@ -69,7 +66,11 @@ def main() -> None:
     args = parser.parse_args()
     inside: dict[str, list[float]] = {k: [] for k in CASES}
     wall: dict[str, list[float]] = {"python -c pass": [], "sharedrep --help": []}
-    help_cmd = [sys.executable, "-c", "import sys; from sharedrep.cli import main; main(['--help'])"]
+    help_cmd = [
+        sys.executable,
+        "-c",
+        "import sys; from sharedrep.cli import main; main(['--help'])",
+    ]
     for _ in range(args.repeat):
         for name, stmt in CASES.items():
             inside[name].append(_inside(stmt))

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import re
 import sys
 import textwrap
 import time
@@ -25,8 +27,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+# numpy and the library's modules are imported by the commands that need them, so that
+# `sharedrep --help` starts in a fraction of a second
 from . import __version__
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -38,14 +40,54 @@ EXIT_CODES = """exit codes:
   130  interrupted"""
 
 
+# -- advice in command-line terms ---------------------------------------------------------------
+#: Python-keyword advice of the library's messages, and what a configuration user should do
+_ADVICE = (
+    (re.compile(r"pass nan_policy='omit'"), 'set nan_policy = "omit" in {config}'),
+    (re.compile(r"nan_policy='omit'"), 'nan_policy = "omit" in {config}'),
+    (re.compile(r"pass out_of_range='trim'"), 'set nwb = {{out_of_range = "trim"}} in {config}'),
+    (
+        re.compile(r"needs bin_size \(seconds\)"),
+        "needs bin_size (seconds): set nwb = {{bin_size = 0.05}} in {config} (50 ms bins)",
+    ),
+    (
+        re.compile(r"\(use null='segments' or a smaller min_shift\)"),
+        '(set null = "segments" in {config})',
+    ),
+    (re.compile(r"n_restarts=(\d+)"), r"n_restarts = \1 in {config}"),
+)
+_UNITS = re.compile(r"^session '([^']+)': its behavior's spread is more than .*?: ([^)]*)\)")
+
+
+def _cli_terms(text: str, config: str | None) -> str:
+    """A library message with its Python advice rewritten for a configuration file."""
+    where = config or "the fit's TOML configuration"
+    for pattern, advice in _ADVICE:
+        if pattern.search(text):
+            text = pattern.sub(advice.format(config=where), text, count=1)
+    units = _UNITS.match(text)
+    if units:  # suggest the rescale that brings the outlier in line (a power of ten)
+        ratios = [float(v.split()[-1]) for v in units.group(2).split(", ")]
+        factor = 10.0 ** round(-math.log10(sorted(ratios)[len(ratios) // 2]))
+        text += (
+            f" If not, rescale = {{{units.group(1)} = {factor:g}}} in {where} brings them in line."
+        )
+    return text
+
+
 # -- output helpers -----------------------------------------------------------------------------
 class _Console:
-    """Messages on stdout, progress bars and warnings on stderr; ``quiet`` silences both."""
+    """Messages on stdout, progress bars and warnings on stderr; ``quiet`` silences both.
 
-    def __init__(self, command: str, quiet: bool) -> None:
+    Every warning shown is also kept (``warnings_``, the library's own text) for the report.
+    """
+
+    def __init__(self, command: str, quiet: bool, config: str | None = None) -> None:
         self.command = command
         self.quiet = quiet
+        self.config = config
         self._shown: set[str] = set()
+        self.warnings_: list[str] = []
 
     def say(self, text: str = "") -> None:
         if not self.quiet:
@@ -83,11 +125,18 @@ class _Console:
 
         name = getattr(category, "__name__", "Warning")
         tag = "warning" if name in ("SharedRepWarning", "UserWarning") else name
-        line = f"sharedrep {self.command}: {tag}: {message}"
-        if line in self._shown:  # the same finding, met again in another fold or resample
+        text = str(message)
+        units = _UNITS.match(text)
+        # a unit mismatch is about a session: once per session, whatever the ratio of a fold
+        key = f"units:{units.group(1)}" if units else text
+        if key in self._shown:  # the same finding, met again in another fold or resample
             return
-        self._shown.add(line)
-        tqdm.write(line, file=sys.stderr)
+        self._shown.add(key)
+        if name == "SharedRepWarning":
+            self.warnings_.append(text)
+        tqdm.write(
+            f"sharedrep {self.command}: {tag}: {_cli_terms(text, self.config)}", file=sys.stderr
+        )
 
 
 class _Steps:
@@ -111,7 +160,12 @@ class _Steps:
 
 
 # -- data ---------------------------------------------------------------------------------------
-def _read_sessions(files: Sequence[Path], console: _Console, nwb: dict[str, Any] | None = None):
+def _read_sessions(
+    files: Sequence[Path],
+    console: _Console,
+    nwb: dict[str, Any] | None = None,
+    nan_policy: str = "raise",
+):
     """Read session files (one session each, named by file stem) with a progress bar."""
     from .io import read_npz, read_nwb
 
@@ -120,12 +174,51 @@ def _read_sessions(files: Sequence[Path], console: _Console, nwb: dict[str, Any]
     for f in files:
         bar.set_postfix_str(f.name)
         if f.suffix.lower() == ".nwb":
-            sessions.append(read_nwb(f, **dict(nwb or {})))
+            sessions.append(read_nwb(f, nan_policy=nan_policy, **dict(nwb or {})))
         else:
-            sessions.append(read_npz(f))
+            sessions.append(read_npz(f, nan_policy=nan_policy))
         bar.update(1)
     bar.close()
     return sessions
+
+
+def _load(cfg: Any, console: _Console) -> list[Any]:
+    """The sessions a configuration names: its files, or a public dataset (fetched once)."""
+    if cfg.dataset is not None:
+        from .io.datasets import fetch
+
+        options = {k: v for k, v in cfg.dataset.items() if k != "name"}
+        console.say(f"Dataset {cfg.dataset['name']!r} (sr.datasets; downloaded on first use)")
+        return list(fetch(cfg.dataset["name"], progressbar=not console.quiet, **options))
+    for f in cfg.ignored:
+        console.say(f"Not a session (a sharedrep model file, left out): {f}")
+    return _read_sessions(cfg.files, console, cfg.nwb, cfg.nan_policy)
+
+
+def _inputs(config: Path | None, cohort: Any) -> list[str]:
+    """Files whose checksums the report lists: the configuration and the sessions' files."""
+    files = [str(Path(config).resolve())] if config is not None else []
+    files += [str(s.metadata["source_file"]) for s in cohort if s.metadata.get("source_file")]
+    return list(dict.fromkeys(files))
+
+
+@contextmanager
+def _cluster(cfg: Any) -> Iterator[None]:
+    """Run on the configuration's dask cluster (``backend = "dask"``), if any."""
+    if cfg is None or cfg.backend != "dask":
+        yield
+        return
+    from .backend import use_cluster, use_serial
+
+    cluster = cfg.cluster
+    client = (
+        use_cluster(cluster) if isinstance(cluster, str) else use_cluster(**dict(cluster or {}))
+    )
+    try:
+        yield
+    finally:
+        client.close()
+        use_serial()
 
 
 def _select(
@@ -136,6 +229,7 @@ def _select(
     rescale: dict[str, float] | None = None,
 ):
     """Keep the named behavioral variables (in that order), rescale, set condition labels."""
+    import numpy as np
     import pandas as pd
 
     from .data import Cohort, Session
@@ -178,6 +272,10 @@ def _select(
                 neuron_names=s.neuron_names,
                 rate=s.rate,
                 metadata=s.metadata,
+                covariates=s.covariates,
+                covariate_names=s.covariate_names or None,
+                neuron_info=s.neuron_info,
+                trial_time=s.trial_time,
                 nan_policy=s.nan_policy,
             )
         if s.name in conditions:
@@ -186,8 +284,13 @@ def _select(
     return Cohort(sessions)
 
 
-def _data_files(paths: Sequence[str]) -> list[Path]:
-    """Session files from command-line arguments: files, or folders of ``*.npz``/``*.nwb``."""
+def _data_files(paths: Sequence[str], console: _Console | None = None) -> list[Path]:
+    """Session files from command-line arguments: files, or folders of ``*.npz``/``*.nwb``.
+
+    Model files (``model.npz`` of a fit written into the data folder) are never sessions: in a
+    folder they are left out (and said so), given by name they are an error.
+    """
+    from .config import is_model_file
     from .errors import DataError
     from .io.folder import _session_files
 
@@ -195,10 +298,17 @@ def _data_files(paths: Sequence[str]) -> list[Path]:
     for p in map(Path, paths):
         if p.is_dir():
             found = _session_files(p)
+            models = [f for f in found if is_model_file(f)]
+            for f in models:
+                if console is not None:
+                    console.say(f"Not a session (a sharedrep model file, left out): {f}")
+            found = [f for f in found if f not in models]
             if not found:
                 raise DataError(f"{p}: no session files (*.npz, *.nwb) in this folder")
             files.extend(found)
         elif p.is_file():
+            if is_model_file(p):
+                raise DataError(f"{p}: a sharedrep model file, not a session")
             files.append(p)
         else:
             raise FileNotFoundError(f"no file or folder at {p}")
@@ -244,33 +354,75 @@ def _n_conditions(cohort: Any) -> int:
     return 0 if None in labels else len(labels)
 
 
-def _summary(console: _Console, model: Any, cohort: Any, cv: Any, encoding: Any) -> None:
-    """The numbers that matter, as a few lines of text."""
+def _summary(
+    console: _Console, model: Any, cohort: Any, cv: Any, encoding: Any, bootstrap: Any = None
+) -> None:
+    """The numbers that matter, as a few lines of text; a null result first, loudly."""
+    from .plot import fmt_lag, fmt_value
+    from .reporting import encoding_caveats, null_findings, peak_lag_table
+
     d, a = model.coef_.shape[1], model.alpha
+    prov = getattr(model, "__dict__", {}).get("cv_provenance_")
+    if prov is not None and (prov.get("n_components"), prov.get("alpha")) != (d, a):
+        prov = None  # it belonged to another model
+    best = None
     if cv is not None:
         row = cv.summary.loc[(d, a)]
+        finite = cv.summary["r2"][cv.summary["r2"].notna()]
+        best = float(finite.max()) if len(finite) else float("nan")
         console.say(
             f"Chosen by {cv.n_folds}-fold cross-validation ({cv.rule}): {d} shared components, "
-            f"alpha={a:g}; held-out R² = {row['r2']:.3f} ± {row['se']:.3f} (SE over folds)"
+            f"alpha={a:g}; held-out R² = {fmt_value(row['r2'])} ± {fmt_value(row['se'], 2)} "
+            "(SE over folds)"
         )
         per = cv.scores(d, a).session
-        console.say("Held-out R² per session: " + ", ".join(f"{k} {v:.3f}" for k, v in per.items()))
+        console.say(
+            "Held-out R² per session: " + ", ".join(f"{k} {fmt_value(v)}" for k, v in per.items())
+        )
+    elif prov is not None:
+        best = float(prov["summary"]["r2"].max())
+        console.say(
+            f"Chosen by {prov['folds']}-fold cross-validation ({prov['rule']}) when the model "
+            f"was fitted: {d} shared components, alpha={a:g}; held-out R² = "
+            f"{fmt_value(prov['r2_heldout'])} ± {fmt_value(prov['se'], 2)} (SE over folds)"
+        )
+    else:
+        console.say(
+            f"Rank and ridge set by hand (not cross-validated): {d} components, alpha={a:g}"
+        )
     if encoding is not None:
         frac = encoding.summary()
         console.say(
             f"Neurons encoding the shared representation (q < {encoding.fdr:g}): "
             + ", ".join(f"{k} {100 * v:.0f}%" for k, v in frac["any"].items())
         )
-    from .inference import peak_lag
-    from .plot import fmt_lag
-
-    pk = peak_lag(model.loadings_)
+    for caveat in encoding_caveats(encoding):
+        console.say(f"Note: {caveat}.")
+    nulls = null_findings(best, encoding)
+    if nulls:
+        console.result("")
+        console.result(
+            "NULL RESULT: no evidence of a shared representation: " + "; ".join(nulls) + "."
+        )
+        console.result(
+            "The components, filters and lags of this fit describe noise; do not read them as "
+            "findings."
+        )
+        return
+    if not d:
+        return
+    peaks = peak_lag_table(model, bootstrap)
     unit = "ms" if cohort.rate else "samples"
     scale = 1000.0 / cohort.rate if cohort.rate else 1.0
-    console.say(
-        f"Peak lag of each component ({unit}, < 0: neurons lead): "
-        + ", ".join(fmt_lag(scale * v) for v in pk.to_numpy())
-    )
+    shown = []
+    for k, row in peaks.iterrows():
+        flag = (
+            ""
+            if row["trusted"]
+            else (" (at the window edge)" if row["at_edge"] else " (band spans 0)")
+        )
+        shown.append(f"c{k} {fmt_lag(scale * row['peak_lag'])}{flag}")
+    console.say(f"Peak lag of each component ({unit}, < 0: neurons lead): " + ", ".join(shown))
 
 
 # -- commands -----------------------------------------------------------------------------------
@@ -315,6 +467,7 @@ def _demo(args: argparse.Namespace, console: _Console) -> int:
     encoding, boot, comparison = _statistics(
         model, train, steps, null_size=200, n_boot=50, n_perm=500, seed=args.seed
     )
+    ceiling = truth.snr / (1 + truth.snr)
     with steps.step("report"):
         path = report(
             model,
@@ -325,10 +478,12 @@ def _demo(args: argparse.Namespace, console: _Console) -> int:
             comparison=comparison,
             bootstrap=boot,
             title="sharedrep demo: a simulated cohort",
+            warnings=console.warnings_,
+            noise_ceiling=ceiling,
         )
     steps.close()
     console.say("")
-    _summary(console, model, train, cv, encoding)
+    _summary(console, model, train, cv, encoding, boot)
     console.say(f"True number of shared components: {truth.n_components}")
     if angles is not None:
         console.say(
@@ -337,7 +492,7 @@ def _demo(args: argparse.Namespace, console: _Console) -> int:
         )
     console.say(
         f"New animal {new.name!r} (readout only, W unchanged): R² = {held:.3f}  "
-        f"(noise ceiling {truth.snr / (1 + truth.snr):.3f})"
+        f"(noise ceiling {ceiling:.3f})"
     )
     console.result(f"Wrote the report {path} and tables in {out / 'tables'}")
     return EXIT_OK
@@ -406,10 +561,17 @@ def _simulate(args: argparse.Namespace, console: _Console) -> int:
 
 def _fit(args: argparse.Namespace, console: _Console) -> int:
     from .config import read_config
+
+    cfg = read_config(args.config, output=args.out)
+    console.config = str(cfg.source)
+    with _cluster(cfg):
+        return _fit_run(cfg, console)
+
+
+def _fit_run(cfg: Any, console: _Console) -> int:
     from .reporting import report
     from .selection import ShaReDCV
 
-    cfg = read_config(args.config, output=args.out)
     steps = _Steps(
         console,
         [
@@ -422,7 +584,7 @@ def _fit(args: argparse.Namespace, console: _Console) -> int:
         ],
     )
     with steps.step("read sessions"):
-        sessions = _read_sessions(cfg.files, console, cfg.nwb)
+        sessions = _load(cfg, console)
         cohort = _select(sessions, cfg.variables, cfg.conditions, str(cfg.source), cfg.rescale)
     console.say(f"{len(cohort)} sessions, behavior {list(cohort.feature_names)}:")
     console.say(cohort.to_frame().to_string())
@@ -458,6 +620,8 @@ def _fit(args: argparse.Namespace, console: _Console) -> int:
             comparison=comparison,
             bootstrap=boot,
             title=cfg.title,
+            warnings=console.warnings_,
+            inputs=_inputs(cfg.source, cohort),
         )
         model_file = model.save(out / "model.npz")
         # a record of the run; its relative paths are those of the original file
@@ -468,7 +632,7 @@ def _fit(args: argparse.Namespace, console: _Console) -> int:
         )
     steps.close()
     console.say("")
-    _summary(console, model, cohort, cv, encoding)
+    _summary(console, model, cohort, cv, encoding, boot)
     console.result(
         f"Wrote the model {model_file}, the report {path} and tables in {out / 'tables'}"
     )
@@ -476,24 +640,34 @@ def _fit(args: argparse.Namespace, console: _Console) -> int:
 
 
 def _report(args: argparse.Namespace, console: _Console) -> int:
-    from .persist import load
-    from .reporting import report
-
     cfg = None
     if args.config is not None:
         from .config import read_config
 
         cfg = read_config(args.config)
+        console.config = str(cfg.source)
     if not args.data and cfg is None:
         raise ValueError("give session files or folders, or --config to read the fit's sessions")
+    with _cluster(cfg):
+        return _report_run(args, cfg, console)
+
+
+def _report_run(args: argparse.Namespace, cfg: Any, console: _Console) -> int:
+    from .persist import load
+    from .reporting import report
+
     model = load(args.model)
     steps = _Steps(
         console,
         ["read sessions", "encoding map", "bootstrap bands", "condition comparison", "report"],
     )
+    nan_policy = args.nan_policy or (cfg.nan_policy if cfg else "raise")
     with steps.step("read sessions"):
-        files = _data_files(args.data) if args.data else list(cfg.files)
-        sessions = _read_sessions(files, console, cfg.nwb if cfg else None)
+        if args.data:
+            files = _data_files(args.data, console)
+            sessions = _read_sessions(files, console, cfg.nwb if cfg else None, nan_policy)
+        else:
+            sessions = _load(cfg, console)
         # the fit's data preparation (variable order, unit rescaling, condition labels)
         cohort = _select(
             sessions,
@@ -527,28 +701,23 @@ def _report(args: argparse.Namespace, console: _Console) -> int:
             comparison=comparison,
             bootstrap=boot,
             title=args.title,
+            warnings=console.warnings_,
+            inputs=[str(Path(args.model).resolve()), *_inputs(cfg.source if cfg else None, cohort)],
         )
     steps.close()
     console.say("")
-    _summary(console, model, cohort, None, encoding)
+    _summary(console, model, cohort, None, encoding, boot)
     console.result(f"Wrote the report {path}")
     return EXIT_OK
 
 
 def _info(args: argparse.Namespace, console: _Console) -> int:
-    import importlib.metadata as md
     import shutil
 
-    def version(pkg: str) -> str:
-        try:
-            return md.version(pkg)
-        except md.PackageNotFoundError:
-            return "not installed"
+    from .reporting import software_versions
 
-    console.result(f"sharedrep {__version__}")
-    console.result(f"python {sys.version.split()[0]}")
-    for pkg in ("numpy", "scipy", "pandas", "xarray", "matplotlib", "tqdm", "pynwb", "pynapple"):
-        console.result(f"{pkg} {version(pkg)}")
+    for package, version in software_versions()["version"].items():
+        console.result(f"{package} {version}")
     browser = next(
         (
             shutil.which(b)
@@ -558,6 +727,9 @@ def _info(args: argparse.Namespace, console: _Console) -> int:
         None,
     )
     console.result(f"headless browser (report test): {browser or 'none'}")
+    from .io.datasets import cache_folder
+
+    console.result(f"example-data cache (sr.datasets): {cache_folder()}")
     return EXIT_OK
 
 
@@ -648,9 +820,11 @@ def build_parser() -> argparse.ArgumentParser:
         + keys_help()
         + '\n\nexample:\n  folder = "sessions"\n  variables = ["hand_x", "hand_y"]\n'
         "  lags = {min = -5, max = 5}\n  ranks = [1, 2, 3, 4, 5]\n  alphas = [1.0, 100.0]\n"
-        '  folds = 5\n  null_size = 1000\n  output = "results"\n\n' + EXIT_CODES,
+        '  folds = 5\n  null_size = 1000\n  output = "results"\n\n'
+        'example data instead of a folder (downloaded once):  dataset = "reaching"\n\n'
+        + EXIT_CODES,
     )
-    fit.add_argument("config", help="TOML configuration file")
+    fit.add_argument("config", help="TOML configuration file (e.g. FOLDER/fit.toml)")
     fit.add_argument("--out", help="output folder (overrides the configuration's 'output')")
     fit.set_defaults(run=_fit)
 
@@ -661,8 +835,9 @@ def build_parser() -> argparse.ArgumentParser:
         "encoding map, bootstrap bands and condition comparison, and write a report. Sessions "
         "unknown to the model get a readout fitted (W unchanged). With --config, the data are "
         "prepared as that fit configuration says (variables, rescale, conditions); without "
-        "it, the files are used as they are. The R² shown is in-sample: held-out numbers come "
-        "from sharedrep fit.",
+        "it, the files are used as they are. The R² per session is in-sample; how the rank "
+        "and ridge were chosen, and their held-out R², come from the cross-validation of "
+        "sharedrep fit, kept in the model file. Model files in a data folder are left out.",
     )
     rep.add_argument("model", help="model file (model.npz)")
     rep.add_argument(
@@ -682,6 +857,13 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--folds", type=int, default=5, help="folds of the held-out R² (default: 5)")
     rep.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     rep.add_argument("--title", default="ShaReD analysis", help="report title")
+    rep.add_argument(
+        "--nan-policy",
+        choices=("raise", "omit"),
+        default=None,
+        help="NaN/inf in the data: raise an error, or omit those samples (default: the "
+        "configuration's nan_policy, else raise)",
+    )
     rep.set_defaults(run=_report)
 
     info = command(
@@ -697,7 +879,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .errors import DataError
 
     args = build_parser().parse_args(argv)
-    console = _Console(args.command, getattr(args, "quiet", False))
+    config = getattr(args, "config", None)
+    console = _Console(args.command, getattr(args, "quiet", False), config)
     user_errors = (
         ConfigError,
         DataError,
@@ -716,6 +899,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except user_errors as err:
         text = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
         text = " ".join(str(text).split())  # one line, whatever the message
+        text = _cli_terms(text, console.config)
         print(f"sharedrep {args.command}: error: {text}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

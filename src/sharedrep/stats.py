@@ -801,7 +801,7 @@ def _warn_unit_mismatch(
                 f"differ more than {UNIT_RATIO:g}x (ratio {names[0]} / {names[1]}: {shown}); "
                 "with two sessions there is no majority to say which one is off. Behavior is "
                 "scaled by the pooled standard deviation so that a weight means the same in "
-                "every session: are the units the same?",
+                "every session. Are the units the same?",
                 SharedRepWarning,
                 stacklevel=4,
             )
@@ -817,7 +817,7 @@ def _warn_unit_mismatch(
             f"session {names[i]!r}: its behavior's spread is more than {UNIT_RATIO:g}x off the "
             f"other sessions' (ratio of its standard deviation to the median session's: "
             f"{shown}). Behavior is scaled by the pooled standard deviation so that a weight "
-            "means the same in every session: are its units the same as the others'?",
+            "means the same in every session. Are the units the same as the others'?",
             SharedRepWarning,
             stacklevel=4,
         )

@@ -57,7 +57,14 @@ from ..data import Cohort, Session, as_cohort
 from ..errors import SharedRepWarning
 from ..plot import ALPHA, fmt_value
 from ._page import _CSS, _card, _Doc, _e
-from .checks import _choice, _peak_headline, _unwrap, null_findings, peak_lag_table
+from .checks import (
+    _choice,
+    _peak_headline,
+    _unwrap,
+    encoding_caveats,
+    null_findings,
+    peak_lag_table,
+)
 from .provenance import input_files, software_versions
 from .sections import (
     _conditions_section,
@@ -70,7 +77,14 @@ from .sections import (
     _sessions_section,
 )
 
-__all__ = ["input_files", "null_findings", "peak_lag_table", "report", "software_versions"]
+__all__ = [
+    "encoding_caveats",
+    "input_files",
+    "null_findings",
+    "peak_lag_table",
+    "report",
+    "software_versions",
+]
 
 
 def report(

@@ -12,7 +12,7 @@ import pandas as pd
 from .. import plot as _plot
 from ..plot import fmt_lag, fmt_value
 
-__all__ = ["null_findings", "peak_lag_table"]
+__all__ = ["encoding_caveats", "null_findings", "peak_lag_table"]
 
 
 @dataclass(frozen=True)
@@ -103,12 +103,48 @@ def null_findings(best_heldout_r2: float | None, encoding: Any = None) -> list[s
             " (≤ 0): no rank and ridge predicts held-out neural activity better than each "
             "neuron's own mean"
         )
-    if encoding is not None and not bool(np.any(encoding.neurons["encodes"])):
-        out.append(
-            f"no neuron encodes the shared representation at FDR {encoding.fdr:g} "
-            f"({len(encoding.neurons)} neurons tested, {encoding.null} null)"
-        )
+    testable = _testable_sessions(encoding)
+    if encoding is not None and testable:
+        tested = encoding.neurons[encoding.neurons["session"].isin(testable)]
+        if not bool(np.any(tested["encodes"])):
+            out.append(
+                f"no neuron encodes the shared representation at FDR {encoding.fdr:g} "
+                f"({len(tested)} neurons tested, {encoding.null} null)"
+            )
     return out
+
+
+def _testable_sessions(encoding: Any) -> list[str]:
+    """Sessions whose null is large enough for a p-value to pass the FDR level at all."""
+    if encoding is None:
+        return []
+    n_null = encoding.sessions["n_null"].astype(float)
+    return [str(s) for s in n_null.index[1.0 / (n_null + 1.0) < encoding.fdr]]
+
+
+def encoding_caveats(encoding: Any) -> list[str]:
+    """Sentences on sessions whose encoding test cannot reach significance (too small a null).
+
+    Parameters
+    ----------
+    encoding : EncodingMap or None
+
+    Returns
+    -------
+    list of str
+        One sentence per group of such sessions (empty when every session can).
+    """
+    if encoding is None:
+        return []
+    untestable = sorted(set(map(str, encoding.sessions.index)) - set(_testable_sessions(encoding)))
+    if not untestable:
+        return []
+    n = encoding.sessions.loc[untestable, "n_null"].astype(int)
+    return [
+        f"with {', '.join(map(str, sorted(set(n))))} null samples no p-value can go below "
+        f"{1 / (n.max() + 1):.2g}, so no neuron of {', '.join(untestable)} can pass FDR "
+        f"{encoding.fdr:g}: the encoding map says nothing about them (use a larger null)"
+    ]
 
 
 def peak_lag_table(model: Any, bootstrap: Any = None) -> pd.DataFrame:

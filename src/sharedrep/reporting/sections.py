@@ -12,7 +12,7 @@ from .. import plot as _plot
 from ..data import Cohort
 from ..plot import ALPHA, fmt_value
 from ._page import _Doc, _e, _lag_text, _param_text
-from .checks import _Choice
+from .checks import _Choice, encoding_caveats
 from .provenance import input_files, software_versions
 
 
@@ -186,6 +186,8 @@ def _encoding_section(doc: _Doc, encoding: Any) -> None:
             "p-values."
         )
         return
+    for caveat in encoding_caveats(encoding):
+        doc.note(_e(caveat[0].upper() + caveat[1:]) + ".")
     doc.figure(
         _plot.encoding_map(encoding),
         "encoding_map",
