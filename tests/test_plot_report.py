@@ -443,3 +443,50 @@ def test_conditions_with_three_conditions():
     assert sum(len(ln.get_xdata()) for ln in lags.get_lines() if ln.get_marker() == "o") == 6
     assert [t.get_text() for t in frac.texts][-1].startswith("p=")
     assert "p<0.001 ***" in [t.get_text() for t in frac.texts]
+
+
+def test_report_text_is_at_least_9pt_as_chromium_lays_it_out(full_report, tmp_path):
+    """Headless Chromium at a laptop's width: each figure's smallest text, scaled as the
+    browser draws the image, is at least 9 pt (12 CSS px); a screenshot is taken too."""
+    browser = _browser()
+    if browser is None:
+        pytest.skip("no Chromium/Chrome binary (tools/install-browser.sh installs one)")
+    page = full_report.read_text(encoding="utf-8")
+    probe = (
+        "<script>window.addEventListener('load',()=>{const px=[...document.images].map(i=>"
+        "(+i.dataset.minFontPt)*(+i.dataset.dpi)/72*i.getBoundingClientRect().width/"
+        "i.naturalWidth);document.body.setAttribute('data-min-text-px',Math.min(...px));"
+        "document.body.setAttribute('data-images',px.length)})</script>"
+    )
+    copy = full_report.parent / "probe_text.html"
+    copy.write_text(page.replace("</body>", probe + "</body>"), encoding="utf-8")
+    common = [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1200,900",
+        "--virtual-time-budget=5000",
+    ]
+    res = subprocess.run(
+        [*common, "--dump-dom", copy.as_uri()], capture_output=True, text=True, timeout=120
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    body = next(a for t, a in _parse(res.stdout).tags if t == "body")
+    assert body["data-images"] == "5"
+    assert float(body["data-min-text-px"]) >= 9 * 96 / 72 - 1e-6
+    shot = tmp_path / "report.png"
+    res = subprocess.run(
+        [*common, f"--screenshot={shot}", full_report.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 0 and shot.read_bytes()[:8] == PNG_MAGIC
+    assert int.from_bytes(shot.read_bytes()[16:20], "big") == 1200

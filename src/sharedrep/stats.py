@@ -783,7 +783,8 @@ def _warn_unit_mismatch(
     one session in other units is named, not the sessions around it (the pooled standard
     deviation is dominated by the outlier). With two sessions the median is their mean and no
     majority says which one is off: the warning names both and gives their ratio. Each session
-    is warned about once per statistics pass, however many folds standardize it.
+    is warned about once per statistics pass, however many folds standardize it, with the
+    ratio of the first standardization (in cross-validation, a training fold's).
     """
     sd = np.stack(
         [np.sqrt(np.maximum(ss, 0.0) / c) for c, ss in (s.behavior_moments() for s in stats)]
