@@ -206,3 +206,31 @@ def test_the_reaching_example_runs_from_the_dataset_key(tmp_path, capsys):
     reg = sr.datasets.registry()
     for key in ("spykesml/m1_stevenson_2011.mat", "spykesml/s1_data.mat"):
         assert reg.loc[key, "sha256"] in page  # the original files, checked and listed
+
+
+def test_unit_advice_is_written_from_the_librarys_own_messages(small_cohort):
+    """The rescale hint is parsed from the warnings the library emits (so they stay in step)."""
+    import warnings
+
+    from sharedrep.cli import _cli_terms
+
+    cohort, truth = small_cohort
+
+    def scaled(s, f):
+        return sr.Session(np.asarray(s.behavior) * f, s.neural, s.segments, name=s.name)
+
+    def message(sessions):
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            sr.ShaReD(1, lags=truth.lags).fit(sessions)
+        (w,) = [str(r.message) for r in rec if "Are the units" in str(r.message)]
+        return w
+
+    one = message([cohort[0], scaled(cohort[1], 100.0), cohort[2], cohort[3]])
+    assert _cli_terms(one, "fit.toml").endswith(
+        "If not, rescale = {session1 = 0.01} in fit.toml brings them in line."
+    )
+    two = message([scaled(cohort[0], 0.01), cohort[1]])
+    assert "rescale = {session0 = 100} or {session1 = 0.01} in fit.toml" in _cli_terms(
+        two, "fit.toml"
+    )

@@ -57,6 +57,9 @@ _ADVICE = (
     (re.compile(r"n_restarts=(\d+)"), r"n_restarts = \1 in {config}"),
 )
 _UNITS = re.compile(r"^session '([^']+)': its behavior's spread is more than .*?: ([^)]*)\)")
+_UNITS_PAIR = re.compile(
+    r"^sessions '([^']+)' and '([^']+)': their standard deviations .*?: ([^)]*)\)"
+)
 
 
 def _cli_terms(text: str, config: str | None) -> str:
@@ -65,14 +68,25 @@ def _cli_terms(text: str, config: str | None) -> str:
     for pattern, advice in _ADVICE:
         if pattern.search(text):
             text = pattern.sub(advice.format(config=where), text, count=1)
-    units = _UNITS.match(text)
+    units, pair = _UNITS.match(text), _UNITS_PAIR.match(text)
     if units:  # suggest the rescale that brings the outlier in line (a power of ten)
-        ratios = [float(v.split()[-1]) for v in units.group(2).split(", ")]
-        factor = 10.0 ** round(-math.log10(sorted(ratios)[len(ratios) // 2]))
+        factor = _power_of_ten(units.group(2))
         text += (
             f" If not, rescale = {{{units.group(1)} = {factor:g}}} in {where} brings them in line."
         )
+    elif pair:
+        factor = _power_of_ten(pair.group(3))
+        text += (
+            f" If not, rescale = {{{pair.group(1)} = {factor:g}}} or "
+            f"{{{pair.group(2)} = {1 / factor:g}}} in {where}, for the session whose units differ."
+        )
     return text
+
+
+def _power_of_ten(ratios: str) -> float:
+    """The power of ten that undoes the median of ``"x0 98.1, x1 101"``-style ratios."""
+    values = sorted(float(v.split()[-1]) for v in ratios.split(", "))
+    return 10.0 ** round(-math.log10(values[len(values) // 2]))
 
 
 # -- output helpers -----------------------------------------------------------------------------
@@ -126,9 +140,9 @@ class _Console:
         name = getattr(category, "__name__", "Warning")
         tag = "warning" if name in ("SharedRepWarning", "UserWarning") else name
         text = str(message)
-        units = _UNITS.match(text)
+        units, pair = _UNITS.match(text), _UNITS_PAIR.match(text)
         # a unit mismatch is about a session: once per session, whatever the ratio of a fold
-        key = f"units:{units.group(1)}" if units else text
+        key = f"units:{units.group(1)}" if units else f"units:{pair.groups()[:2]}" if pair else text
         if key in self._shown:  # the same finding, met again in another fold or resample
             return
         self._shown.add(key)

@@ -147,9 +147,11 @@ def _filters_section(doc, model, bootstrap, peaks, d: int, null: bool) -> None:
     doc.csv(loadings, "loadings", index=False)
     if bootstrap is None:
         doc.note(
-            "No confidence bands: pass <code>bootstrap=sr.bootstrap_loadings(model, cohort)"
-            "</code> (<code>bootstrap = 200</code> in <code>sharedrep fit</code>) for "
-            "bootstrap-over-sessions bands on the filters and peak lags."
+            "No confidence bands. For bootstrap-over-sessions bands on the filters and peak "
+            "lags: in Python pass <code>bootstrap=sr.bootstrap_loadings(model, cohort)</code>; "
+            "with <code>sharedrep fit</code> set <code>bootstrap = 200</code> in the "
+            "configuration, with <code>sharedrep report</code> pass <code>--bootstrap 200"
+            "</code> (two or more sessions)."
         )
 
 
@@ -180,10 +182,11 @@ def _encoding_section(doc: _Doc, encoding: Any) -> None:
     doc.h2("Encoding map", "encoding")
     if encoding is None:
         doc.note(
-            "Not computed: pass <code>encoding=sr.encoding_map(model, cohort)</code> "
-            "(<code>null_size</code> in <code>sharedrep fit</code>) for each neuron's "
-            "cross-fitted R², the unique contribution of each component and FDR-controlled "
-            "p-values."
+            "Not computed. For each neuron's cross-fitted R², the unique contribution of each "
+            "component and FDR-controlled p-values: in Python pass <code>encoding="
+            "sr.encoding_map(model, cohort)</code>; with <code>sharedrep fit</code> set "
+            "<code>null_size = 1000</code> in the configuration, with <code>sharedrep report"
+            "</code> pass <code>--null-size 1000</code>."
         )
         return
     for caveat in encoding_caveats(encoding):
@@ -209,8 +212,11 @@ def _conditions_section(doc: _Doc, cohort: Cohort, comparison: Any, encoding: An
     doc.h2("Condition comparison", "conditions")
     if comparison is None:
         doc.note(
-            f"The cohort has conditions {_e(conds)}; pass <code>comparison=sr.compare_conditions("
-            "model, cohort, encoding=encoding)</code> to compare them."
+            f"The cohort has conditions {_e(conds)}. To compare them: in Python pass "
+            "<code>comparison=sr.compare_conditions(model, cohort, encoding=encoding)</code>; "
+            "<code>sharedrep fit</code> and <code>sharedrep report</code> compare them when the "
+            "encoding map is computed (<code>null_size</code>, <code>--null-size</code>) and "
+            "permutations are asked for (<code>permutations</code>, <code>--permutations</code>)."
         )
         return
     attrs = comparison.attrs
