@@ -7,6 +7,7 @@ does not depend on the machine's load.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -134,3 +135,22 @@ def test_cv_provenance_is_kept_in_the_model_file(small_cohort, tmp_path):
     assert (prov["best"]["n_components"], prov["best"]["alpha"]) == best
     np.testing.assert_array_equal(prov["summary"].to_numpy(), cv.summary.to_numpy())
     assert list(prov["summary"].index) == list(cv.summary.index)
+
+
+def test_import_benchmark_runs(tmp_path):
+    """benchmarks/bench_import.py, one round: it writes its table (so the script cannot rot)."""
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_import.py"
+    out = tmp_path / "import.md"
+    subprocess.run(
+        [sys.executable, str(script), "--repeat", "1", "--out", str(out)],
+        check=True,
+        capture_output=True,
+        cwd=script.parent,
+    )
+    table = out.read_text()
+    for case in ("`import sharedrep`", "`import sharedrep; sr.ShaReD`", "`sharedrep --help`"):
+        assert case in table
+    seconds = float(re.search(r"\| `import sharedrep` \| ([0-9.]+) \|", table).group(1))
+    assert seconds < 0.5

@@ -376,6 +376,7 @@ def _summary(
     from .reporting import encoding_caveats, null_findings, peak_lag_table
 
     d, a = model.coef_.shape[1], model.alpha
+    comps = "component" if d == 1 else "components"
     prov = getattr(model, "__dict__", {}).get("cv_provenance_")
     if prov is not None and (prov.get("n_components"), prov.get("alpha")) != (d, a):
         prov = None  # it belonged to another model
@@ -385,7 +386,7 @@ def _summary(
         finite = cv.summary["r2"][cv.summary["r2"].notna()]
         best = float(finite.max()) if len(finite) else float("nan")
         console.say(
-            f"Chosen by {cv.n_folds}-fold cross-validation ({cv.rule}): {d} shared components, "
+            f"Chosen by {cv.n_folds}-fold cross-validation ({cv.rule}): {d} shared {comps}, "
             f"alpha={a:g}; held-out R² = {fmt_value(row['r2'])} ± {fmt_value(row['se'], 2)} "
             "(SE over folds)"
         )
@@ -397,12 +398,12 @@ def _summary(
         best = float(prov["summary"]["r2"].max())
         console.say(
             f"Chosen by {prov['folds']}-fold cross-validation ({prov['rule']}) when the model "
-            f"was fitted: {d} shared components, alpha={a:g}; held-out R² = "
+            f"was fitted: {d} shared {comps}, alpha={a:g}; held-out R² = "
             f"{fmt_value(prov['r2_heldout'])} ± {fmt_value(prov['se'], 2)} (SE over folds)"
         )
     else:
         console.say(
-            f"Rank and ridge set by hand (not cross-validated): {d} components, alpha={a:g}"
+            f"Rank and ridge set by hand (not cross-validated): {d} {comps}, alpha={a:g}"
         )
     if encoding is not None:
         frac = encoding.summary()

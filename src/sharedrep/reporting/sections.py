@@ -22,6 +22,8 @@ def _sessions_section(doc, model, cohort, scores, r2_name, r2_label, encoding) -
     if cohort.rate:
         table["duration_s"] = [s.n_samples / cohort.rate for s in cohort]
     table["samples_used"] = [model.session_fits_[s.name].n_samples for s in cohort]
+    if any(getattr(s, "covariate_names", ()) for s in cohort):
+        table["covariates"] = [", ".join(getattr(s, "covariate_names", ())) for s in cohort]
     weights = getattr(model, "session_weights_", None)
     if weights is not None:
         table["weight"] = weights.reindex(table.index).to_numpy()
