@@ -402,9 +402,7 @@ def _summary(
             f"{fmt_value(prov['r2_heldout'])} ± {fmt_value(prov['se'], 2)} (SE over folds)"
         )
     else:
-        console.say(
-            f"Rank and ridge set by hand (not cross-validated): {d} {comps}, alpha={a:g}"
-        )
+        console.say(f"Rank and ridge set by hand (not cross-validated): {d} {comps}, alpha={a:g}")
     if encoding is not None:
         frac = encoding.summary()
         console.say(
