@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,7 +41,8 @@ def _load(cfg: Any, console: _Console) -> list[Any]:
 
         options = {k: v for k, v in cfg.dataset.items() if k != "name"}
         console.say(f"Dataset {cfg.dataset['name']!r} (sr.datasets; downloaded on first use)")
-        return list(fetch(cfg.dataset["name"], progressbar=not console.quiet, **options))
+        bars = not console.quiet and sys.stderr.isatty()  # no download bars in logs
+        return list(fetch(cfg.dataset["name"], progressbar=bars, **options))
     for f in cfg.ignored:
         console.say(f"Not a session (a sharedrep model file, left out): {f}")
     return _read_sessions(cfg.files, console, cfg.nwb, cfg.nan_policy)
