@@ -39,8 +39,6 @@ from sharedrep.features import TemporalExpansion  # noqa: E402
 from sharedrep.simulate import principal_angles  # noqa: E402
 from sharedrep.stats import pooled_feature_scale  # noqa: E402
 
-REACHING = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "reaching"
-
 #: encoding-neuron call: held-out R² above this (all methods; see README)
 R2_THRESHOLD = 0.01
 
@@ -274,32 +272,34 @@ def speed(cebra: bool, quick: bool, repeats: int = 3) -> pd.DataFrame:
 
 
 def load_reaching() -> sr.Cohort | None:
-    """The two real reaching sessions, or None when ``../shared/data/reaching`` is absent."""
-    files = sorted(REACHING.glob("*.npz")) if REACHING.is_dir() else []
-    if len(files) < 2:
+    """The two real reaching sessions (``sr.datasets.fetch_reaching``, downloaded once and
+    cached), or None when they cannot be fetched (no network and no local copy)."""
+    try:
+        cohort = sr.datasets.fetch_reaching()
+    except sr.SourceError as err:
+        print(f"  {err}")
         return None
-    sessions = []
-    for f in files:
-        with np.load(f, allow_pickle=False) as z:
-            trial = z["trial"]
-            sessions.append(
-                sr.Session(
-                    z["behavior"],
-                    z["neural"].astype(float),
-                    None if np.all(trial < 0) else trial,
-                    name=f.stem,
-                    subject=str(z["subject"]),
-                    feature_names=[str(n) for n in z["behavior_names"]],
-                    rate=1.0 / float(z["bin_s"]),
-                )
+    # spike counts as float64, as the other methods take them
+    return sr.Cohort(
+        [
+            sr.Session(
+                np.asarray(s.behavior),
+                np.asarray(s.neural, dtype=float),
+                s.segments,
+                name=s.name,
+                subject=s.subject,
+                feature_names=s.feature_names,
+                rate=s.rate,
             )
-    return sr.Cohort(sessions)
+            for s in cohort
+        ]
+    )
 
 
 def real(cebra: bool, quick: bool, n_folds: int) -> pd.DataFrame:
     cohort = load_reaching()
     if cohort is None:
-        print("  ../shared/data/reaching not found: real-data benchmark skipped")
+        print("  the reaching recordings could not be fetched: real-data benchmark skipped")
         return pd.DataFrame()
     lags = range(-4, 3)  # 50 ms bins: activity leads hand movement by up to 200 ms
     d = 3

@@ -120,3 +120,40 @@ def reaching_dir() -> Path:
     if not path.is_dir():
         pytest.skip("../shared/data/reaching is not available")
     return path
+
+
+# -- example data: never downloaded in tests --------------------------------------------------
+@pytest.fixture(scope="session", autouse=True)
+def _no_downloads(tmp_path_factory):
+    """Fetchers cache in a temporary folder and may copy only from ../shared/data/raw.
+
+    Any HTTP download fails the test that tries it. When ``../shared/data/raw`` exists it is the
+    fetchers' mirror (a ``file://`` URL), so that code written for users (the tutorial:
+    ``sr.datasets.fetch_reaching()``) runs unchanged on the local copies of the files.
+    """
+    import pooch
+
+    mp = pytest.MonkeyPatch()
+
+    def refuse(self, url, *args, **kwargs):
+        # a ConnectionError, as when offline: code that copes with no network still can
+        raise ConnectionError(f"a test tried to download {url}; tests serve files locally")
+
+    mp.setattr(pooch.HTTPDownloader, "__call__", refuse)
+    mp.setenv("SHAREDREP_DATA_DIR", str(tmp_path_factory.mktemp("sharedrep-cache")))
+    raw = SHARED_DATA / "raw"
+    if raw.is_dir():
+        mp.setenv("SHAREDREP_DATA_MIRROR", raw.as_uri())
+    else:
+        mp.delenv("SHAREDREP_DATA_MIRROR", raising=False)
+    yield
+    mp.undo()
+
+
+@pytest.fixture(scope="session")
+def raw_data() -> Path:
+    """``../shared/data/raw`` (the original public files), or skip."""
+    path = SHARED_DATA / "raw"
+    if not path.is_dir():
+        pytest.skip("../shared/data/raw is not available")
+    return path

@@ -27,11 +27,12 @@ def test_demo_runs_and_writes_report_and_tables(tmp_path, capsys):
     loadings = pd.read_csv(tmp_path / "tables" / "loadings.csv")
     assert {"feature", "lag", "component", "loadings"} <= set(loadings.columns)
     r2 = pd.read_csv(tmp_path / "tables" / "r2_per_neuron.csv")
-    assert r2["r2"].between(-1, 1).all()
+    assert r2["r2_heldout"].between(-1, 1).all()
     page = (tmp_path / "index.html").read_text(encoding="utf-8")
     summary = pd.read_csv(tmp_path / "tables" / "cv_summary.csv", index_col=[0, 1])
     best = summary[summary["chosen"]].iloc[0]
-    assert f"{best['r2']:.3f}" in page and f"{best['r2']:.3f}" in out
+    shown = sr.plot.fmt_value(best["r2_heldout"])
+    assert shown in page and shown in out
 
 
 @pytest.mark.parametrize("command", [None, *COMMANDS])
@@ -151,9 +152,12 @@ def test_fit_end_to_end(simulated, fitted):
     np.testing.assert_allclose(model.coef_, ref.coef_, atol=1e-6)
     # held-out R² table agrees with a cross-validation run directly
     cv = sr.cross_validate(cohort, [1, 2, 3, 4], [1.0, 100.0], folds=3, lags=range(-3, 4))
-    np.testing.assert_allclose(summary["r2"].to_numpy(), cv.summary["r2"].to_numpy(), atol=1e-6)
+    np.testing.assert_allclose(
+        summary["r2_heldout"].to_numpy(), cv.summary["r2"].to_numpy(), atol=1e-6
+    )
     enc = pd.read_csv(fitted / "tables" / "encoding_neurons.csv")
-    assert len(enc) == 30 and set(enc.columns) >= {"session", "neuron", "r2", "p", "q"}
+    assert len(enc) == 30
+    assert set(enc.columns) >= {"session", "neuron", "r2_crossfit", "r2_in_sample", "p", "q"}
     conditions = pd.read_csv(fitted / "tables" / "conditions.csv")
     assert {"naive", "expert", "p_value"} <= set(conditions.columns)
 
@@ -178,8 +182,12 @@ def test_fit_variables_and_rescale(simulated, tmp_path, capsys):
         bootstrap="0",
     )
     assert main(["fit", "-q", str(cfg)]) == EXIT_OK
-    # the unit mismatch this creates is reported as a one-line warning
-    assert "is more than 10x off the pooled one" in capsys.readouterr().err
+    # the unit mismatch this creates is reported as a one-line warning naming the session,
+    # once, with the rescale that undoes it in the configuration's terms
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if "spread is more than 10x off" in ln]
+    assert len(lines) == 1 and lines[0].startswith("sharedrep fit: warning: session 'session1'")
+    assert f"rescale = {{session1 = 0.01}} in {cfg}" in lines[0]
     model = sr.load(tmp_path / "sub" / "model.npz")
     assert model.feature_names_ == ("x2", "x0")
     # the same fit by hand: variables selected, session1's behavior multiplied by 100
@@ -191,7 +199,7 @@ def test_fit_variables_and_rescale(simulated, tmp_path, capsys):
                 x, s.neural, s.segments, name=s.name, feature_names=["x2", "x0"], rate=s.rate
             )
         )
-    with pytest.warns(sr.SharedRepWarning, match="10x off the pooled one"):
+    with pytest.warns(sr.SharedRepWarning, match="session 'session1': its behavior's spread"):
         ref = sr.ShaReD(2, alpha=1.0, lags=range(-3, 4)).fit(sessions)
     np.testing.assert_allclose(model.coef_, ref.coef_, atol=1e-6)
 
@@ -207,7 +215,13 @@ def test_report_command_on_a_saved_model(simulated, fitted, tmp_path, capsys):
     assert "  encoding map:" in stdout and stdout.strip().endswith("index.html")
     page = (out / "index.html").read_text(encoding="utf-8")
     model, cohort = sr.load(fitted / "model.npz"), sr.load_cohort(simulated)
-    assert f"{model.score(cohort).pooled:.3f}" in page and "in-sample R²" in page
+    assert "in-sample R²" in page
+    for value in model.score(cohort).session:  # the sessions table
+        assert f"<td>{sr.plot.fmt_value(value)}</td>" in page
+    # how the rank was chosen comes from the model file, in the report and on stdout
+    prov = model.cv_provenance_
+    assert "chosen by CV (1se) when fitted" in page and "set by the user" not in page
+    assert f"Chosen by {prov['folds']}-fold cross-validation (1se) when the model" in stdout
     assert "Encoding map" in page
 
 

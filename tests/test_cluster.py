@@ -146,7 +146,7 @@ def test_null_shuffles_run_as_tasks_with_the_same_p_values(client, sim, tmp_path
     on_cluster = sr.encoding_map(model, lazy, **kw)
     monkeypatch.setattr(bk, "_active", None)
     serial = sr.encoding_map(model, cohort, **kw)
-    for col in ("r2", "p", "q"):
+    for col in ("r2_crossfit", "p", "q"):
         np.testing.assert_allclose(
             on_cluster.neurons[col].to_numpy(), serial.neurons[col].to_numpy(), atol=1e-10
         )

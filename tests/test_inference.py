@@ -117,7 +117,7 @@ def test_power_at_default_snr_and_segment_null():
     em = sr.encoding_map(model, cohort, n_null=200)
     power = em.neurons["encodes"].mean()
     assert power >= 0.95
-    assert (em.neurons["r2"] > 0).mean() >= 0.95
+    assert (em.neurons["r2_crossfit"] > 0).mean() >= 0.95
     assert em.summary().shape == (4, 4)
     seg = sr.encoding_map(model, cohort, null="segments", n_null=100)
     assert seg.neurons["encodes"].mean() >= 0.95
@@ -147,7 +147,7 @@ def test_heldout_r2_with_fixed_w_matches_raw_data_refits():
         ok = np.isfinite(pred[:, 0])
         sse += ((y[ok] - pred[ok]) ** 2).sum(0)
         sst += ((y[ok] - y[ok].mean(0)) ** 2).sum(0)
-    mine = em.neurons[em.neurons["session"] == s.name]["r2"].to_numpy()
+    mine = em.neurons[em.neurons["session"] == s.name]["r2_crossfit"].to_numpy()
     np.testing.assert_allclose(mine, 1 - sse / sst, rtol=1e-6)
 
 

@@ -15,7 +15,7 @@ from html.parser import HTMLParser
 import matplotlib
 
 matplotlib.use("Agg")  # before pyplot is imported anywhere: no display needed
-
+import matplotlib.figure
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -67,7 +67,9 @@ def _close_figures():
 # -- plots ----------------------------------------------------------------------------------------
 def test_cv_curve_one_line_per_alpha_with_the_cv_numbers(analysis):
     cv = analysis["cv"]
-    ax = sr.plot.cv_curve(cv)
+    fig = sr.plot.cv_curve(cv)
+    assert isinstance(fig, matplotlib.figure.Figure)
+    ax = fig.axes[0]
     lines = {ln.get_label(): ln for ln in ax.get_lines() if ln.get_label().startswith(ALPHA)}
     alphas = sorted(cv.summary.index.get_level_values("alpha").unique())
     assert sorted(lines) == sorted(f"{ALPHA} = {a:g}" for a in alphas)
@@ -80,6 +82,12 @@ def test_cv_curve_one_line_per_alpha_with_the_cv_numbers(analysis):
     assert star.get_xdata()[0] == cv.n_components
     assert star.get_ydata()[0] == pytest.approx(cv.summary.loc[(cv.n_components, cv.alpha), "r2"])
     assert ax.get_xlabel() and "R²" in ax.get_ylabel()
+    # reference line at R² = 0 (predicting the mean), and the noise ceiling when given
+    zero = next(ln for ln in ax.get_lines() if ln.get_label() == "R² = 0 (the mean)")
+    assert list(zero.get_ydata()) == [0, 0]
+    fig = sr.plot.cv_curve(cv, noise_ceiling=0.2)
+    ceiling = next(ln for ln in fig.axes[0].get_lines() if ln.get_label() == "noise ceiling")
+    assert list(ceiling.get_ydata()) == [0.2, 0.2]
 
 
 def test_filters_one_panel_per_component_one_line_per_variable(analysis):
@@ -118,15 +126,20 @@ def test_encoding_map_panels_hold_each_sessions_values(analysis):
     panels = [ax for ax in fig.axes if ax.get_images()]
     assert len(panels) == len(cohort)
     for ax, s in zip(panels, cohort, strict=True):
-        image = np.asarray(ax.get_images()[0].get_array())
-        nn = enc.neurons[enc.neurons["session"] == s.name].sort_values("r2", ascending=False)
-        assert image.shape == (s.n_neurons, 1 + enc.n_components)
-        np.testing.assert_allclose(image[:, 0], nn["r2"].to_numpy())
+        nn = enc.neurons[enc.neurons["session"] == s.name]
+        nn = nn.sort_values("r2_crossfit", ascending=False)
+        # R² and ΔR² are two images with two colour scales
+        r2_image, delta_image = (np.asarray(im.get_array()) for im in ax.get_images())
+        assert r2_image.shape == (s.n_neurons, 1)
+        assert delta_image.shape == (s.n_neurons, enc.n_components)
+        np.testing.assert_allclose(r2_image[:, 0], nn["r2_crossfit"].to_numpy())
         cc = enc.components[enc.components["session"] == s.name]
         for j in range(enc.n_components):
-            dr2 = cc[cc["component"] == j].set_index("neuron").loc[nn["neuron"], "delta_r2"]
-            np.testing.assert_allclose(image[:, 1 + j], dr2.to_numpy())
-        dots = sum(len(ln.get_xdata()) for ln in ax.get_lines())
+            dr2 = (
+                cc[cc["component"] == j].set_index("neuron").loc[nn["neuron"], "delta_r2_crossfit"]
+            )
+            np.testing.assert_allclose(delta_image[:, j], dr2.to_numpy())
+        dots = sum(len(ln.get_xdata()) for ln in ax.get_lines() if ln.get_marker() == "o")
         n_sig = int(nn["encodes"].sum()) + int(cc["encodes"].sum())
         assert dots == n_sig
         assert f"{int(nn['encodes'].sum())}/{s.n_neurons} encode" in ax.get_title()
@@ -134,7 +147,7 @@ def test_encoding_map_panels_hold_each_sessions_values(analysis):
 
 def test_session_r2_means_match_the_neuron_table(analysis):
     cv = analysis["cv"]
-    ax = sr.plot.session_r2(cv)
+    ax = sr.plot.session_r2(cv).axes[0]
     chosen = cv.neuron[
         (cv.neuron["n_components"] == cv.n_components) & (cv.neuron["alpha"] == cv.alpha)
     ]
@@ -155,31 +168,58 @@ def test_session_r2_means_match_the_neuron_table(analysis):
 
 def test_session_r2_accepts_scores(analysis):
     scores = analysis["model"].score(analysis["cohort"])
-    ax = sr.plot.session_r2(scores, ylabel="in-sample R² per neuron")
+    ax = sr.plot.session_r2(scores, ylabel="in-sample R² per neuron").axes[0]
     assert ax.get_ylabel() == "in-sample R² per neuron"
     assert sum(len(c.get_offsets()) for c in ax.collections) == len(scores.neuron)
 
 
-def test_conditions_bars_are_the_table(analysis):
-    comp = analysis["comp"]
-    fig = sr.plot.conditions(comp)
-    assert len(fig.axes) == 3
+def _bars(ax, label):
+    cont = next(b for b in ax.containers if b.get_label() == label)
+    return np.array([b.get_height() for b in cont])
+
+
+def test_conditions_bars_are_the_table_and_dots_the_sessions(analysis):
+    comp, enc, cohort = analysis["comp"], analysis["enc"], analysis["cohort"]
+    fig = sr.plot.conditions(comp, encoding=enc)
+    frac_ax, r2_ax, delta_ax, _ = fig.axes
     frac = comp.xs("fraction_encoding", level="measure")
-    ax = fig.axes[0]
+    strength = comp.xs("strength", level="measure")
     for c in ("naive", "expert"):
-        bars = [p for p in ax.patches if p.get_label() == c]
-        if not bars:  # matplotlib labels the container, not each patch
-            cont = next(b for b in ax.containers if b.get_label() == c)
-            bars = list(cont)
-        np.testing.assert_allclose([b.get_height() for b in bars], frac[c].to_numpy())
-    texts = [t.get_text() for t in ax.texts]
+        np.testing.assert_allclose(_bars(frac_ax, c), frac[c].to_numpy())
+        # R² ("any") and ΔR² (each component) are on separate axes
+        np.testing.assert_allclose(_bars(r2_ax, c), [strength.loc["any", c]])
+        np.testing.assert_allclose(_bars(delta_ax, c), strength.drop(index="any")[c].to_numpy())
+    texts = [t.get_text() for t in frac_ax.texts]
     assert len(texts) == len(frac) and all(t.startswith("p") for t in texts)
+    # one white dot per session and component: its own fraction of neurons encoding
+    dots = [ln for ln in frac_ax.get_lines() if ln.get_label() == "_session"]
+    got = np.sort(np.concatenate([ln.get_ydata() for ln in dots]))
+    per = [enc.neurons.groupby("session")["encodes"].mean().to_numpy()]
+    for j in range(enc.n_components):
+        c = enc.components[enc.components["component"] == j]
+        per.append(c.groupby("session")["encodes"].mean().to_numpy())
+    np.testing.assert_allclose(got, np.sort(np.concatenate(per)))
+    assert len(got) == len(cohort) * (1 + enc.n_components)
+    # the FDR level is the reference of the fraction panel
+    fdr = next(ln for ln in frac_ax.get_lines() if ln.get_label() == f"FDR {enc.fdr:g}")
+    assert list(fdr.get_ydata()) == [enc.fdr, enc.fdr]
+    # 4 animals, 2 per condition, labels permuted between animals: C(4, 2) = 6 labellings of
+    # which 2 (the observed one and its mirror) give the same |difference|
+    assert "smallest attainable p = 0.33 (6 distinct labellings)" in fig.get_suptitle()
 
 
-def test_plots_draw_into_given_axes(analysis):
-    _, ax = plt.subplots()
-    assert sr.plot.cv_curve(analysis["cv"], ax=ax) is ax
-    assert sr.plot.session_r2(analysis["cv"], ax=ax) is ax
+def test_plots_draw_into_given_axes_and_all_return_the_figure(analysis):
+    fig, ax = plt.subplots()
+    assert sr.plot.cv_curve(analysis["cv"], ax=ax) is fig
+    assert sr.plot.session_r2(analysis["cv"], ax=ax) is fig
+    a = analysis
+    for figure in (
+        sr.plot.filters(a["model"]),
+        sr.plot.encoding_map(a["enc"]),
+        sr.plot.encoding_map(a["model"]),
+        sr.plot.conditions(a["comp"]),
+    ):
+        assert isinstance(figure, matplotlib.figure.Figure)
     with pytest.raises(TypeError, match="ShaReD"):
         sr.plot.filters(object())
 
@@ -241,14 +281,21 @@ def test_report_shows_the_numbers_that_matter(analysis, full_report):
     page = full_report.read_text(encoding="utf-8")
     text = " ".join(_parse(page).text)
     best = cv.summary.loc[(cv.n_components, cv.alpha)]
-    assert f"{best['r2']:.3f}" in text and f"± {best['se']:.3f}" in text
+    assert sr.plot.fmt_value(best["r2"]) in text
+    assert f"± {sr.plot.fmt_value(best['se'], 2)}" in text
     assert f"chosen by CV ({cv.rule})" in text
     assert f"{100 * enc.neurons['encodes'].mean():.0f}%" in text
     assert "Test cohort" in text
     for s in analysis["cohort"]:
         assert s.name in text
-    pk = sr.peak_lag(model.loadings_).to_numpy() * 1000 / analysis["cohort"].rate
-    assert ", ".join(sr.plot.fmt_lag(v) for v in pk) in text
+    # peak lags in the headline: trusted ones only (a dash for a peak at the window's edge)
+    peaks = sr.reporting.peak_lag_table(model, analysis["boot"])
+    pk = peaks["peak_lag"].to_numpy() * 1000 / analysis["cohort"].rate
+    shown = [
+        sr.plot.fmt_lag(v) if ok else "\N{EN DASH}"
+        for v, ok in zip(pk, peaks["trusted"], strict=True)
+    ]
+    assert ", ".join(shown) in text
     assert "Methods." in text and f"{cv.n_folds}-fold cross-validation" in text
 
 
@@ -260,7 +307,7 @@ def test_report_is_self_contained_with_tables(analysis, full_report):
         assert (out / "figures" / f"{name}.png").read_bytes()[:8] == PNG_MAGIC
     cv = analysis["cv"]
     summary = pd.read_csv(out / "tables" / "cv_summary.csv", index_col=[0, 1])
-    np.testing.assert_allclose(summary["r2"].to_numpy(), cv.summary["r2"].to_numpy())
+    np.testing.assert_allclose(summary["r2_heldout"].to_numpy(), cv.summary["r2"].to_numpy())
     sessions = pd.read_csv(out / "tables" / "sessions.csv", index_col=0)
     expected = cv.scores(cv.n_components, cv.alpha).session
     np.testing.assert_allclose(sessions.loc[expected.index, "r2_heldout"], expected.to_numpy())
@@ -275,14 +322,16 @@ def test_report_is_self_contained_with_tables(analysis, full_report):
 
 
 def test_report_without_statistics_says_what_is_missing(analysis, tmp_path):
-    model, cohort = analysis["model"], analysis["cohort"]
+    cohort = analysis["cohort"]
+    model = sr.ShaReD(2, alpha=10.0, lags=analysis["truth"].lags).fit(cohort)  # set by hand
     path = sr.report(model, cohort, tmp_path)
     text = " ".join(_parse(path.read_text(encoding="utf-8")).text)
     assert "in-sample R²" in text and "Not cross-validated" in text
+    assert "set by the user" in text
     assert "sr.encoding_map(model, cohort)" in text
     assert "sr.compare_conditions" in text  # the cohort has two conditions
     expected = model.score(cohort).pooled
-    assert f"{expected:.3f}" in text
+    assert sr.plot.fmt_value(expected) in text
     assert _check_self_contained(_parse(path.read_text(encoding="utf-8"))) == 2
 
 
@@ -360,11 +409,17 @@ def test_report_without_rate_uses_samples(tmp_path):
     np.testing.assert_array_equal(fig.axes[0].get_lines()[0].get_xdata(), truth.lags)
     path = sr.report(model, cohort, tmp_path)
     text = " ".join(_parse(path.read_text(encoding="utf-8")).text)
-    pk = sr.peak_lag(model.loadings_).to_numpy()
-    assert ", ".join(sr.plot.fmt_lag(v) for v in pk) in text
+    info = sr.reporting.peak_lag_table(model)
+    np.testing.assert_array_equal(info["peak_lag"], sr.peak_lag(model.loadings_).to_numpy())
+    shown = [
+        sr.plot.fmt_lag(v) if ok else "\N{EN DASH}"
+        for v, ok in zip(info["peak_lag"], info["trusted"], strict=True)
+    ]
+    assert ", ".join(shown) in text
     assert "samples, components 0..1" in text
     peaks = pd.read_csv(tmp_path / "tables" / "peak_lags.csv", index_col=0)
-    assert list(peaks.columns) == ["peak_lag"]  # no millisecond column without a rate
+    # no millisecond column without a rate
+    assert list(peaks.columns) == ["peak_lag", "at_edge", "band_spans_zero", "trusted"]
 
 
 def test_conditions_with_three_conditions():
@@ -384,7 +439,54 @@ def test_conditions_with_three_conditions():
         expected = table.xs("fraction_encoding", level="measure")[c].to_numpy()
         np.testing.assert_allclose([b.get_height() for b in bars], expected)
         assert len(bars) == 3  # components 0, 1 and "any"
-    lags = fig.axes[2]  # peak lags as dots, one per condition and component
+    lags = fig.axes[3]  # peak lags as dots, one per condition and component
     assert sum(len(ln.get_xdata()) for ln in lags.get_lines() if ln.get_marker() == "o") == 6
     assert [t.get_text() for t in frac.texts][-1].startswith("p=")
     assert "p<0.001 ***" in [t.get_text() for t in frac.texts]
+
+
+def test_report_text_is_at_least_9pt_as_chromium_lays_it_out(full_report, tmp_path):
+    """Headless Chromium at a laptop's width: each figure's smallest text, scaled as the
+    browser draws the image, is at least 9 pt (12 CSS px); a screenshot is taken too."""
+    browser = _browser()
+    if browser is None:
+        pytest.skip("no Chromium/Chrome binary (tools/install-browser.sh installs one)")
+    page = full_report.read_text(encoding="utf-8")
+    probe = (
+        "<script>window.addEventListener('load',()=>{const px=[...document.images].map(i=>"
+        "(+i.dataset.minFontPt)*(+i.dataset.dpi)/72*i.getBoundingClientRect().width/"
+        "i.naturalWidth);document.body.setAttribute('data-min-text-px',Math.min(...px));"
+        "document.body.setAttribute('data-images',px.length)})</script>"
+    )
+    copy = full_report.parent / "probe_text.html"
+    copy.write_text(page.replace("</body>", probe + "</body>"), encoding="utf-8")
+    common = [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1200,900",
+        "--virtual-time-budget=5000",
+    ]
+    res = subprocess.run(
+        [*common, "--dump-dom", copy.as_uri()], capture_output=True, text=True, timeout=120
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    body = next(a for t, a in _parse(res.stdout).tags if t == "body")
+    assert body["data-images"] == "5"
+    assert float(body["data-min-text-px"]) >= 9 * 96 / 72 - 1e-6
+    shot = tmp_path / "report.png"
+    res = subprocess.run(
+        [*common, f"--screenshot={shot}", full_report.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 0 and shot.read_bytes()[:8] == PNG_MAGIC
+    assert int.from_bytes(shot.read_bytes()[16:20], "big") == 1200

@@ -1,9 +1,9 @@
 """docs/tutorial.md runs as written: its python blocks are executed in order.
 
-Part 1 (a simulated cohort) always runs. Part 2 (the reaching recordings) runs only when
-``../shared/data/reaching`` exists; its data path, relative to the project root in the tutorial,
-is made absolute here because the code runs in a temporary folder (so that the files the
-tutorial writes do not land in the project).
+Part 1 (a simulated cohort) always runs. Part 2 (the reaching recordings, fetched by
+``sr.datasets``) runs only when ``../shared/data/raw`` exists: conftest serves the original files
+from there (nothing is downloaded), so the tutorial's code runs exactly as written. The code
+runs in a temporary folder, so that the files the tutorial writes do not land in the project.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import matplotlib.pyplot as plt
 
 ROOT = Path(__file__).resolve().parents[1]
 TUTORIAL = ROOT / "docs" / "tutorial.md"
-MARKER = "<!-- requires: ../shared/data/reaching -->"
-DATA_LINE = 'DATA = Path("../shared/data/reaching")'
+MARKER = "<!-- part 2: public recordings, fetched by sr.datasets -->"
+FETCH_LINE = "reaching = sr.datasets.fetch_reaching()"
 
 
 def _blocks(text: str) -> list[str]:
@@ -48,7 +48,8 @@ def _run(blocks: list[str], where: Path, monkeypatch) -> dict:
 def test_tutorial_has_both_parts():
     simulated, reaching = _parts()
     assert len(simulated) >= 8 and len(reaching) >= 5
-    assert any(DATA_LINE in b for b in reaching)
+    assert any(FETCH_LINE in b for b in reaching)
+    assert "../shared" not in TUTORIAL.read_text(encoding="utf-8")  # users have no such folder
 
 
 def test_tutorial_simulated_part(tmp_path, monkeypatch):
@@ -63,11 +64,10 @@ def test_tutorial_simulated_part(tmp_path, monkeypatch):
     assert ns["comparison"]["p_value"].min() >= 0.1  # 10 labellings: p >= 1/10
 
 
-def test_tutorial_reaching_part(tmp_path, monkeypatch, reaching_dir):
-    # reaching_dir (conftest) skips when ../shared/data/reaching is absent
+def test_tutorial_reaching_part(tmp_path, monkeypatch, raw_data):
+    # raw_data (conftest) skips when ../shared/data/raw is absent; the fetcher reads from it
     _, reaching = _parts()
-    blocks = [b.replace(DATA_LINE, f"DATA = Path({str(reaching_dir)!r})") for b in reaching]
-    ns = _run(blocks, tmp_path, monkeypatch)
+    ns = _run(reaching, tmp_path, monkeypatch)
     # after the unit conversion, the two areas' hand positions have similar spreads
     sd = [ns["np"].asarray(s.behavior).std(axis=0) for s in ns["reaching"]]
     assert (sd[0] / sd[1]).max() < 3 and (sd[1] / sd[0]).max() < 3

@@ -1,8 +1,9 @@
 """The TOML configuration of ``sharedrep fit``: keys, defaults and validation.
 
 A configuration is a TOML file of top-level keys (an example is ``examples/fit.toml``).
-Relative paths are relative to the folder of the configuration file. Exactly one of ``folder``
-and ``files`` says where the sessions are; every other key has a default.
+Relative paths are relative to the folder of the configuration file. Exactly one of ``folder``,
+``files`` and ``dataset`` says where the sessions are; every other key has a default. Model
+files (``model.npz`` of an earlier fit) found in ``folder`` are never read as sessions.
 
 Keys
 ----
@@ -11,15 +12,16 @@ Keys
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import tomllib
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from .io.folder import _READERS, _session_files
+# imported on use (read_config): ``sharedrep --help`` needs only the key table below
+_READERS = (".npz", ".nwb")
 
 __all__ = ["KEYS", "ConfigError", "FitConfig", "keys_help", "read_config"]
 
@@ -87,6 +89,54 @@ KEYS: dict[str, tuple[str, Any, str]] = {
     "title": ("str", "ShaReD analysis", "title of the report"),
 }
 
+# -- keys added by issue 13: the Python API's options (one block, so that keys other branches
+# -- add elsewhere merge cleanly) -------------------------------------------------------------
+KEYS.update(
+    {
+        "dataset": (
+            "str or table",
+            None,
+            "a public example dataset instead of folder/files, downloaded once and checked by "
+            "SHA-256 (sr.datasets): 'reaching' or 'v1_gratings', or a table with options, "
+            "e.g. {name = 'v1_gratings', covariates = ['running_speed', 'pupil_z']}",
+        ),
+        "nan_policy": (
+            "str",
+            "raise",
+            "NaN or inf in the data: 'raise' (an error naming the session) or 'omit' (those "
+            "samples are left out, and counted in a warning)",
+        ),
+        "n_restarts": (
+            "int",
+            0,
+            "extra random starts of the optimiser, the best kept (the objective is not "
+            "concave: try 5 when sessions share little)",
+        ),
+        "backend": (
+            "str",
+            None,
+            "where the statistics run: 'serial' (this process) or 'dask' (the cluster of "
+            "'cluster', else a local one); default: 'dask' when cluster is set, else 'serial'",
+        ),
+        "cluster": (
+            "str or table",
+            None,
+            "a dask cluster: a scheduler address ('tcp://host:8786') or the options of a "
+            "local one ({n_workers = 4, threads_per_worker = 1}); needs sharedrep[cluster]",
+        ),
+    }
+)
+#: options of each dataset's fetcher that a configuration may set
+_DATASET_OPTIONS = {
+    "reaching": ("sessions",),
+    "v1_gratings": ("mice", "covariates"),
+}
+#: options of a local dask cluster (distributed.LocalCluster) a configuration may set
+_CLUSTER_OPTIONS = ("n_workers", "threads_per_worker", "processes", "memory_limit")
+
+#: the keys that say where the sessions are (exactly one is given)
+_SOURCES = ("folder", "files", "dataset")
+
 _CHOICES = {
     "rule": ("1se", "max"),
     "objective": ("variance", "correlation"),
@@ -95,14 +145,16 @@ _CHOICES = {
 }
 
 
-def keys_help(width: int = 100) -> str:
+def keys_help(width: int = 79) -> str:
     """The key table as plain text (for ``sharedrep fit --help`` and this module's docs)."""
+    import textwrap
+
     lines = []
     for key, (kind, default, meaning) in KEYS.items():
-        shown = "required*" if key in ("folder", "files") else f"default {_toml(default)}"
+        shown = "required*" if key in _SOURCES else f"default {_toml(default)}"
         lines.append(f"  {key:<14}{kind}; {shown}")
-        lines.append(f"  {'':<14}{meaning}")
-    lines.append("  * exactly one of folder and files")
+        lines += [f"  {'':<14}{line}" for line in textwrap.wrap(meaning, max(width - 16, 40))]
+    lines.append("  * exactly one of folder, files and dataset")
     return "\n".join(lines)
 
 
@@ -149,6 +201,16 @@ class FitConfig:
     zscore : bool
     fdr : float
     output : Path
+    dataset : dict or None
+        ``{"name": ..., **fetcher options}`` when the sessions come from :mod:`sharedrep.datasets`.
+    nan_policy : str
+    n_restarts : int
+    backend : str
+        ``"serial"`` or ``"dask"``.
+    cluster : str, dict or None
+        Scheduler address, or options of a local cluster.
+    ignored : tuple of Path
+        Files of ``folder`` that look like sessions but are sharedrep model files (not read).
     """
 
     source: Path
@@ -175,6 +237,13 @@ class FitConfig:
     seed: int
     output: Path
     title: str
+    # -- issue 13 keys
+    dataset: dict[str, Any] | None = None
+    nan_policy: str = "raise"
+    n_restarts: int = 0
+    backend: str = "serial"
+    cluster: str | dict[str, Any] | None = None
+    ignored: tuple[Path, ...] = ()
 
     def model_params(self) -> dict[str, Any]:
         """Parameters of :class:`~sharedrep.ShaReD` other than rank and ridge."""
@@ -184,6 +253,7 @@ class FitConfig:
             "objective": self.objective,
             "zscore": self.zscore,
             "weights": self.weights,
+            "n_restarts": self.n_restarts,
         }
 
 
@@ -219,6 +289,17 @@ def read_config(path: str | os.PathLike[str], *, output: str | None = None) -> F
     """
     path = Path(path)
     src = str(path)
+    if path.is_dir():
+        hint = path / "fit.toml"
+        raise ConfigError(
+            f"{src} is a folder; sharedrep fit takes a TOML configuration file"
+            + (
+                f": did you mean {hint}?"
+                if hint.is_file()
+                else f' (e.g. {hint} with the line folder = "."; sharedrep fit --help lists '
+                "the keys)"
+            )
+        )
     if not path.is_file():
         raise ConfigError(f"{src}: no such configuration file")
     try:
@@ -240,21 +321,29 @@ def read_config(path: str | os.PathLike[str], *, output: str | None = None) -> F
     cfg = {k: raw.get(k, default) for k, (_, default, _) in KEYS.items()}
 
     # -- data ---------------------------------------------------------------------------------
-    if (cfg["folder"] is None) == (cfg["files"] is None):
+    if sum(cfg[k] is not None for k in _SOURCES) != 1:
         raise ConfigError(
-            f"{src}: give exactly one of 'folder' (a folder of session files) and 'files' "
-            "(a list of session files)"
+            f"{src}: give exactly one of 'folder' (a folder of session files), 'files' "
+            "(a list of session files) and 'dataset' (a public example dataset)"
         )
     folder = None
-    if cfg["folder"] is not None:
+    ignored: tuple[Path, ...] = ()
+    if cfg["dataset"] is not None:
+        files = ()
+    elif cfg["folder"] is not None:
+        from .io.folder import _session_files
+
         if not isinstance(cfg["folder"], str):
             raise fail("folder", f"expected a path (string), got {cfg['folder']!r}")
         folder = (base / cfg["folder"]).resolve()
         if not folder.is_dir():
             raise fail("folder", f"no folder at {folder}")
-        files = tuple(_session_files(folder))
+        found = _session_files(folder)
+        ignored = tuple(f for f in found if is_model_file(f))
+        files = tuple(f for f in found if f not in ignored)
         if not files:
-            raise fail("folder", f"{folder} holds no session files (*.npz, *.nwb)")
+            what = " (only sharedrep model files, which are not sessions)" if ignored else ""
+            raise fail("folder", f"{folder} holds no session files (*.npz, *.nwb){what}")
     else:
         listed = cfg["files"]
         if not (isinstance(listed, list) and listed and all(isinstance(f, str) for f in listed)):
@@ -265,6 +354,8 @@ def read_config(path: str | os.PathLike[str], *, output: str | None = None) -> F
                 raise fail("files", f"no file at {f}")
             if f.suffix.lower() not in _READERS:
                 raise fail("files", f"{f} is not a session file (.npz or .nwb)")
+            if is_model_file(f):
+                raise fail("files", f"{f} is a sharedrep model file, not a session")
     variables = cfg["variables"]
     if variables is not None:
         if not (
@@ -281,7 +372,7 @@ def read_config(path: str | os.PathLike[str], *, output: str | None = None) -> F
     rescale = cfg["rescale"] or {}
     if not (
         isinstance(rescale, dict)
-        and all(_is_num(v) and np.isfinite(v) and v > 0 for v in rescale.values())
+        and all(_is_num(v) and math.isfinite(v) and v > 0 for v in rescale.values())
     ):
         raise fail("rescale", f"expected a table of session = <positive factor>, got {rescale!r}")
     nwb = cfg["nwb"] or {}
@@ -339,6 +430,7 @@ def read_config(path: str | os.PathLike[str], *, output: str | None = None) -> F
         if not isinstance(cfg[key], str) or not cfg[key]:
             raise fail(key, f"expected a non-empty string, got {cfg[key]!r}")
     out = Path(output).resolve() if output is not None else (base / cfg["output"]).resolve()
+    extra = _issue13_keys(cfg, fail)
     return FitConfig(
         source=path,
         folder=folder,
@@ -364,4 +456,80 @@ def read_config(path: str | os.PathLike[str], *, output: str | None = None) -> F
         seed=cfg["seed"],
         output=out,
         title=cfg["title"],
+        ignored=ignored,
+        **extra,
     )
+
+
+def is_model_file(path: str | os.PathLike[str]) -> bool:
+    """Whether a ``.npz`` file is a sharedrep model file (it has a ``__header__`` member).
+
+    Reads only the archive's table of contents, so listing a folder stays cheap.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".npz":
+        return False
+    try:
+        with zipfile.ZipFile(path) as z:
+            return "__header__.npy" in z.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False  # not a readable archive: the reader will say what is wrong with it
+
+
+def _issue13_keys(cfg: dict[str, Any], fail: Any) -> dict[str, Any]:
+    """Validate the keys of the issue-13 block; returns FitConfig fields."""
+    dataset = cfg["dataset"]
+    if dataset is not None:
+        from .io.datasets import DATASETS
+
+        if isinstance(dataset, str):
+            dataset = {"name": dataset}
+        if not isinstance(dataset, dict) or not isinstance(dataset.get("name"), str):
+            raise fail("dataset", f"expected a name or a table with 'name', got {dataset!r}")
+        name = dataset["name"]
+        if name not in DATASETS:
+            raise fail("dataset", f"unknown dataset {name!r}; datasets: {sorted(DATASETS)}")
+        unknown = sorted(set(dataset) - {"name", *_DATASET_OPTIONS[name]})
+        if unknown:
+            raise fail(
+                "dataset",
+                f"unknown options {unknown} for {name!r}; allowed: {list(_DATASET_OPTIONS[name])}",
+            )
+        for key, value in dataset.items():
+            if key != "name" and not (
+                isinstance(value, str)
+                or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+            ):
+                raise fail("dataset", f"option {key!r}: expected a name or a list of names")
+        dataset = dict(dataset)
+    if cfg["nan_policy"] not in ("raise", "omit"):
+        raise fail("nan_policy", f"expected one of ['raise', 'omit'], got {cfg['nan_policy']!r}")
+    if not (_is_int(cfg["n_restarts"]) and cfg["n_restarts"] >= 0):
+        raise fail("n_restarts", f"expected an integer >= 0, got {cfg['n_restarts']!r}")
+    cluster = cfg["cluster"]
+    if cluster is not None:
+        if isinstance(cluster, dict):
+            unknown = sorted(set(cluster) - set(_CLUSTER_OPTIONS))
+            if unknown:
+                raise fail(
+                    "cluster",
+                    f"unknown local-cluster options {unknown}; allowed: {list(_CLUSTER_OPTIONS)}",
+                )
+        elif not (isinstance(cluster, str) and cluster):
+            raise fail(
+                "cluster", f"expected a scheduler address or a table of options, got {cluster!r}"
+            )
+    backend = cfg["backend"]
+    if backend is None:
+        backend = "dask" if cluster is not None else "serial"
+    if backend not in ("serial", "dask"):
+        raise fail("backend", f"expected one of ['serial', 'dask'], got {backend!r}")
+    if backend == "serial" and cluster is not None:
+        raise fail("backend", "'serial' with a 'cluster': remove one of them")
+    return {
+        "dataset": dataset,
+        "nan_policy": cfg["nan_policy"],
+        "n_restarts": cfg["n_restarts"],
+        "backend": backend,
+        "cluster": cluster,
+    }

@@ -399,6 +399,33 @@ class Session:
 
         return read_npz(path, **kwargs)
 
+    def to_npz(self, path: Any) -> Any:
+        """Write this session to an ``.npz`` file; see :func:`sharedrep.io.write_npz`.
+
+        The file is one session in the layout :meth:`from_npz`, :func:`sharedrep.load_cohort`
+        and ``sharedrep fit`` read (keys in :mod:`sharedrep.io.npz`); ``sr.save_session(session,
+        path)`` does the same.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination, used as given (``.npz`` suggested).
+
+        Returns
+        -------
+        pathlib.Path
+
+        Examples
+        --------
+        >>> import numpy as np, sharedrep as sr
+        >>> s = sr.Session(np.zeros((50, 2)), np.ones((50, 3)), name="m1", rate=20.0)
+        >>> path = s.to_npz("m1.npz")  # doctest: +SKIP
+        """
+        from .io.npz import write_npz
+
+        return write_npz(self, path)
+
+
     def as_covariates(self, features: Sequence[str]) -> Session:
         """A copy in which some behavioral features become private covariates.
 

@@ -20,7 +20,13 @@ from .metrics import Scores
 from .solver import SubspaceProblem, canonical_basis, readout
 from .stats import SessionStats, Standardized, compute_stats, nuisance_rows, standardize
 
-__all__ = ["SessionFit", "ShaReD"]
+__all__ = ["DEFAULT_LAGS", "SessionFit", "ShaReD"]
+
+#: default lags (samples), shared by ``ShaReD``, ``ShaReDCV`` and ``sharedrep fit``: a window of
+#: -5..5 samples, symmetric because neural activity may lead behavior (motor cortex, negative
+#: lags) or follow it (sensory areas, positive lags); 11 lags per variable keep q small. It is a
+#: start, not a recommendation: choose the window in seconds for your sampling rate
+DEFAULT_LAGS = range(-5, 6)
 
 OBJECTIVES = ("variance", "correlation")
 WEIGHTINGS = ("equal", "neurons", "samples")
@@ -97,7 +103,10 @@ class ShaReD:
         Dimension ``d`` of the shared representation (0: no shared component, a null model of
         per-session intercepts and nuisance regressors, e.g. chosen by cross-validation).
     lags : iterable of int
-        Lags in samples; negative lags let neural activity lead behavior.
+        Lags in samples; negative lags let neural activity lead behavior. Default ``-5..5``
+        (``DEFAULT_LAGS``, the same as ``sharedrep fit``): a symmetric window, since neurons may
+        lead behavior (motor areas) or follow it (sensory areas); choose it in seconds for your
+        sampling rate (``range(-5, 6)`` is +-250 ms at 20 Hz, +-167 ms at 30 Hz).
     n_basis : int, optional
         Project the lags of each feature onto this many raised-cosine bumps.
     edges : {"drop", "zero"} or mapping of feature name (or pattern) to {"drop", "zero"}
@@ -188,7 +197,7 @@ class ShaReD:
         self,
         n_components: int = 3,
         *,
-        lags: Sequence[int] | range = (0,),
+        lags: Sequence[int] | range = DEFAULT_LAGS,
         n_basis: int | None = None,
         edges: str | Mapping[str, str] = "drop",
         drift: int = 0,
@@ -241,13 +250,21 @@ class ShaReD:
         return self
 
     def __repr__(self) -> str:
+        """``n_components`` and every other parameter that differs from its default, then, once
+        fitted, the rank learned and the sessions it has readouts for."""
         defaults = {
             p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()
         }
-        changed = [
-            f"{k}={v!r}" for k, v in self.get_params().items() if not _same(v, defaults.get(k))
+        shown = [
+            f"{k}={v!r}"
+            for k, v in self.get_params().items()
+            if k == "n_components" or not _same(v, defaults.get(k))
         ]
-        return f"{type(self).__name__}({', '.join(changed)})"
+        text = f"{type(self).__name__}({', '.join(shown)})"
+        if hasattr(self, "coef_"):
+            d, n = int(self.coef_.shape[1]), len(getattr(self, "session_fits_", {}))
+            text += f" [fitted: {d} shared component{'s' * (d != 1)}, {n} session{'s' * (n != 1)}]"
+        return text
 
     def _check_params(self, feature_names: Sequence[str]) -> TemporalExpansion:
         """Validate the parameters; the temporal expansion for these behavioral features."""

@@ -16,6 +16,11 @@ A model file is a standard ``.npz`` archive (a zip of ``.npy`` members, readable
 ``a0``, ``a1``, ...
     The numeric arrays the header refers to (``{"__type__": "ndarray", "key": "a3"}``).
 
+A model chosen by :class:`~sharedrep.ShaReDCV` has a ``cv_provenance_`` attribute (a dict:
+grid, folds, rule, chosen point and its held-out R² ± SE, the cross-validation summary table,
+the data warnings of the fit; see :func:`sharedrep.selection.cv_provenance`); it is part of the
+state like any other attribute, so the file says how the model was chosen.
+
 Values in ``params`` and ``state`` are JSON (None, bool, int, float, str, lists) or tagged
 objects ``{"__type__": ...}`` for tuples, ranges, dicts, numpy arrays, xarray DataArrays,
 pandas Series / DataFrames / Index, :class:`~sharedrep.estimator.SessionFit` and

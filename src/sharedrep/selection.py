@@ -38,6 +38,7 @@ __all__ = [
     "ShaReDCV",
     "TransferResults",
     "cross_validate",
+    "cv_provenance",
     "one_se_choice",
     "transfer",
 ]
@@ -711,10 +712,17 @@ class ShaReDCV:
     cv_results_ : CVResults
     n_components_ : int
     alpha_ : float
+    best_params_ : dict
+        ``{"n_components": n_components_, "alpha": alpha_}`` (scikit-learn's name).
     best_estimator_ : ShaReD
         Refitted on all data with the chosen parameters. Its learned attributes (``coef_``,
         ``loadings_``, ``session_fits_``, ...) and methods (``transform``, ``predict``,
-        ``score``, ``fit_readout``) are available on this object directly.
+        ``score``, ``fit_readout``) are available on this object directly. It carries
+        ``cv_provenance_``: how it was chosen (see :func:`cv_provenance`), saved with it by
+        ``save`` and shown by :func:`sharedrep.report`.
+    warnings_ : list of str
+        The data warnings (:class:`~sharedrep.errors.SharedRepWarning`) met during the fit,
+        each once, in order; they are also emitted (once each) and kept in the provenance.
 
     Examples
     --------
@@ -766,8 +774,27 @@ class ShaReDCV:
         return self
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"ShaReDCV({args})"
+        """Parameters that differ from their defaults, then, once fitted, the choice."""
+        defaults = {
+            "n_components": range(1, 11),
+            "alpha": DEFAULT_ALPHAS,
+            "folds": 5,
+            "rule": "1se",
+            "cv_tol": CV_TOL,
+            **ShaReD().get_params(),
+        }
+        shown = [
+            f"{k}={v!r}" for k, v in self.get_params().items() if not _same_param(v, defaults[k])
+        ]
+        text = f"ShaReDCV({', '.join(shown)})"
+        cv = self.__dict__.get("cv_results_")
+        if cv is not None:
+            row = cv.summary.loc[(cv.n_components, cv.alpha)]
+            text += (
+                f" [fitted: n_components={cv.n_components}, alpha={cv.alpha:g} by {cv.rule!r}, "
+                f"held-out R² {row['r2']:.3g} ± {row['se']:.2g}]"
+            )
+        return text
 
     def fit(self, cohort: Cohort | Session | Sequence[Session], y: None = None) -> ShaReDCV:
         """Cross-validate, then refit the chosen model on all data.
@@ -788,14 +815,26 @@ class ShaReDCV:
         grid_d = _as_grid(self.n_components, "n_components", int, lowest=0)
         grid_a = _as_grid(self.alpha, "alpha", float)
         base = _base_params(None, self.params)
-        fs = FoldStats.compute(cohort, ShaReD(**base), self.folds, split=self.split)
-        self.cv_results_ = _cross_validate_stats(fs, grid_d, grid_a, base, self.rule, self.cv_tol)
-        self.n_components_ = self.cv_results_.n_components
-        self.alpha_ = self.cv_results_.alpha
-        self.best_estimator_ = ShaReD(
-            n_components=self.n_components_, alpha=self.alpha_, **base
-        ).fit_from_stats(fs.total(), cohort)
+        with _DataWarnings() as seen:
+            fs = FoldStats.compute(cohort, ShaReD(**base), self.folds, split=self.split)
+            self.cv_results_ = _cross_validate_stats(
+                fs, grid_d, grid_a, base, self.rule, self.cv_tol
+            )
+            self.n_components_ = self.cv_results_.n_components
+            self.alpha_ = self.cv_results_.alpha
+            self.best_estimator_ = ShaReD(
+                n_components=self.n_components_, alpha=self.alpha_, **base
+            ).fit_from_stats(fs.total(), cohort)
+        self.warnings_ = seen.messages
+        self.best_estimator_.cv_provenance_ = cv_provenance(self.cv_results_, seen.messages)
         return self
+
+    @property
+    def best_params_(self) -> dict[str, Any]:
+        """The chosen ``{"n_components": ..., "alpha": ...}`` (scikit-learn's name)."""
+        if "cv_results_" not in self.__dict__:
+            raise AttributeError("best_params_: this ShaReDCV is not fitted yet; call fit(cohort)")
+        return {"n_components": self.n_components_, "alpha": self.alpha_}
 
     def __getattr__(self, name: str) -> Any:
         # learned attributes and methods of the refitted model, once fitted
@@ -807,6 +846,93 @@ class ShaReDCV:
                 f"{name!r}: this ShaReDCV is not fitted yet; call fit(cohort) first"
             )
         return getattr(best, name)
+
+
+def _same_param(a: Any, b: Any) -> bool:
+    """Whether a parameter value equals its default (ranges, tuples and lists alike)."""
+    if isinstance(a, range | tuple | list | np.ndarray) and isinstance(b, range | tuple | list):
+        return list(np.asarray(a).ravel()) == list(b)
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return a is b
+
+
+class _DataWarnings:
+    """Collect the :class:`SharedRepWarning` messages of a block, then emit each once.
+
+    Folds and refits meet the same finding again and again (a silent neuron in every fold that
+    holds it); the block's warnings are recorded, and on exit every distinct warning is issued
+    once, in order of first appearance. ``messages`` lists the data warnings' texts.
+    """
+
+    def __enter__(self) -> _DataWarnings:
+        self._ctx = warnings.catch_warnings(record=True)
+        self._caught = self._ctx.__enter__()
+        warnings.simplefilter("always", SharedRepWarning)
+        self.messages: list[str] = []
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._ctx.__exit__(*exc)
+        seen: set[tuple[type, str]] = set()
+        for w in self._caught:
+            key = (w.category, str(w.message))
+            if key in seen:
+                continue
+            seen.add(key)
+            if issubclass(w.category, SharedRepWarning):
+                self.messages.append(str(w.message))
+            if exc[0] is None:  # on an error, the error is the news
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def cv_provenance(cv: CVResults, data_warnings: Sequence[str] = ()) -> dict[str, Any]:
+    """How a model was chosen by cross-validation, as plain values (stored in model files).
+
+    Parameters
+    ----------
+    cv : CVResults
+    data_warnings : sequence of str
+        Data warnings met during the fit.
+
+    Returns
+    -------
+    dict
+        ``method`` (``"cross-validation"``), ``n_components_grid``, ``alpha_grid``, ``folds``,
+        ``fold_scheme`` (in words), ``rule``, ``n_components`` and ``alpha`` (the choice),
+        ``r2_heldout`` and ``se`` (its pooled held-out R² and standard error over folds),
+        ``best`` (the grid point with the highest held-out R²: ``n_components``, ``alpha``,
+        ``r2_heldout``, ``se``), ``summary`` (the grid: ``cv.summary``, index
+        ``(n_components, alpha)``, columns ``r2``, ``se``, ``offset``, ``chosen``), ``diagnostics``
+        (see :attr:`CVResults.diagnostics`) and ``warnings``.
+    """
+    summary = cv.summary
+    chosen = summary.loc[(cv.n_components, cv.alpha)]
+    finite = summary[np.isfinite(summary["r2"].to_numpy())]
+    top = finite["r2"].idxmax() if not finite.empty else (cv.n_components, cv.alpha)
+    best = summary.loc[top]
+    return {
+        "method": "cross-validation",
+        "n_components_grid": sorted(int(d) for d in summary.index.get_level_values(0).unique()),
+        "alpha_grid": sorted(float(a) for a in summary.index.get_level_values(1).unique()),
+        "folds": int(cv.n_folds),
+        "fold_scheme": f"{cv.split}; the same fold index in every session",
+        "rule": cv.rule,
+        "n_components": int(cv.n_components),
+        "alpha": float(cv.alpha),
+        "r2_heldout": float(chosen["r2"]),
+        "se": float(chosen["se"]),
+        "best": {
+            "n_components": int(top[0]),
+            "alpha": float(top[1]),
+            "r2_heldout": float(best["r2"]),
+            "se": float(best["se"]),
+        },
+        "summary": summary.copy(),
+        "diagnostics": dict(cv.diagnostics),
+        "warnings": list(data_warnings),
+    }
 
 
 # -- transfer to a new animal -------------------------------------------------------------------

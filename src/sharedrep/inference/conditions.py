@@ -50,11 +50,11 @@ def compare_conditions(
     """Compare conditions (e.g. naive vs expert) under one shared representation.
 
     For each condition and component: the fraction of the condition's neurons that encode the
-    component (``q < fdr`` in the :func:`encoding_map`), the encoding strength (mean held-out
+    component (``q < fdr`` in the :func:`encoding_map`), the encoding strength (mean cross-fitted
     drop-one ΔR² over all the condition's neurons, a threshold-free measure) and the
     component's peak lag (of the weighted mean of the sessions' own filters, see
     ``_session_filters``). Row ``component="any"`` gives the fraction encoding the shared
-    model at all and its mean held-out R². Differences are tested by permuting condition labels
+    model at all and its mean cross-fitted R². Differences are tested by permuting condition labels
     among the sessions of each subject (the paired design of a longitudinal study); when no
     subject was recorded in two conditions, labels are permuted between subjects instead and
     the table says so. Two conditions: the statistic is the difference (second minus first,
@@ -113,11 +113,12 @@ def compare_conditions(
     nn = encoding.neurons.groupby("session", sort=False)
     n_s = nn.size().reindex(names).to_numpy(float)
     enc_any = nn["encodes"].sum().reindex(names).to_numpy(float)
-    r2_any = nn["r2"].sum().reindex(names).to_numpy(float)
-    n_ok = nn["r2"].count().reindex(names).to_numpy(float)
+    r2_any = nn["r2_crossfit"].sum().reindex(names).to_numpy(float)
+    n_ok = nn["r2_crossfit"].count().reindex(names).to_numpy(float)
     cc = encoding.components.groupby(["session", "component"], sort=False)
     enc_c = cc["encodes"].sum().unstack().reindex(index=names, columns=range(d)).to_numpy(float)
-    dr2_c = cc["delta_r2"].sum().unstack().reindex(index=names, columns=range(d)).to_numpy(float)
+    dr2_c = cc["delta_r2_crossfit"].sum().unstack()
+    dr2_c = dr2_c.reindex(index=names, columns=range(d)).to_numpy(float)
     if all(n in encoding.stats for n in names):
         stats = [encoding.stats[n] for n in names]
     else:

@@ -47,15 +47,19 @@ class EncodingMap:
     Attributes
     ----------
     neurons : pandas.DataFrame
-        One row per neuron: ``session``, ``subject``, ``condition``, ``neuron``, ``r2``
-        (held-out R² of the shared model, folds pooled), ``r2_in_sample`` (the test statistic:
-        R² of OLS on the cross-fitted latents), ``p``, ``q`` (BH within session) and
-        ``encodes`` (``q < fdr``).
+        One row per neuron: ``session``, ``subject``, ``condition``, ``neuron``,
+        ``r2_crossfit`` (cross-fitted held-out R² of the shared model: ``W`` fitted without the
+        session, see ``cross_fit``, the readout on the other folds, scored on the held-out
+        folds, pooled), ``r2_in_sample`` (the test statistic: R² of the readout fitted on the
+        very samples scored, on the cross-fitted latents), ``p``, ``q`` (BH within session)
+        and ``encodes`` (``q < fdr``). The names follow the package's scheme: ``heldout``
+        (cross-validation), ``crossfit`` (``W`` never saw the session's scored samples) and
+        ``in_sample``.
     components : pandas.DataFrame
-        One row per neuron and component: the same identifiers, ``component``, ``delta_r2``
-        (held-out drop-one ΔR²: R² of the full model minus R² with that component's readout
-        removed and the others refitted), ``p``, ``q`` (BH within session and component) and
-        ``encodes``.
+        One row per neuron and component: the same identifiers, ``component``,
+        ``delta_r2_crossfit`` (cross-fitted drop-one ΔR²: ``r2_crossfit`` of the full model
+        minus that with the component's readout removed and the others refitted), ``p``, ``q``
+        (BH within session and component) and ``encodes``.
     sessions : pandas.DataFrame
         One row per session: ``n_neurons``, ``n_samples``, ``n_null`` (shifts or permutations
         used), ``min_shift`` (samples; NaN for the segment null), ``max_angle`` (largest
@@ -247,7 +251,7 @@ def encoding_map(
             pd.DataFrame(
                 {
                     **ids,
-                    "r2": r2_full,
+                    "r2_crossfit": r2_full,
                     "r2_in_sample": np.where(ok, ess_obs / np.where(ok, sst, 1.0), np.nan),
                     "p": p_full,
                     "q": q_full,
@@ -261,7 +265,7 @@ def encoding_map(
                     {
                         **ids,
                         "component": j,
-                        "delta_r2": delta[j],
+                        "delta_r2_crossfit": delta[j],
                         "p": p_comp[j],
                         "q": q_comp[j],
                         "encodes": np.nan_to_num(q_comp[j], nan=1.0) < fdr,

@@ -5,6 +5,8 @@
 * :mod:`~sharedrep.io.npz`: the project's npz layout (:func:`read_npz`, :func:`write_npz`).
 * :mod:`~sharedrep.io.folder`: a folder of session files (:func:`load_cohort`).
 * :mod:`~sharedrep.io.trials`: data already cut into trials (:func:`from_trials`).
+* :mod:`~sharedrep.io.datasets`: public example recordings fetched by pinned URL and SHA-256
+  (``sr.datasets``; imported on use, it needs pooch and scipy).
 * :mod:`~sharedrep.io._timebase`: what they share: resampling behavior onto the neural time
   base and turning trials into segments.
 

@@ -9,6 +9,7 @@ Per-session means and nuisance regressors are profiled out (:meth:`SessionStats.
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -171,21 +172,70 @@ def standardize(
     )
 
 
+#: sessions already warned about by :func:`_warn_unit_mismatch`, by the identity of their
+#: statistics pass (every fold and total of one pass shares its ``shift_x`` array): one warning
+#: per session and pass, however many folds and refits standardize it
+_UNITS_WARNED: dict[int, weakref.ref] = {}
+#: a session's spread this many times off the reference (either way) suggests other units
+UNIT_RATIO = 10.0
+
+
+def _first_time(stats: Sequence[SessionStats]) -> bool:
+    """True the first time these sessions' statistics pass is seen (then remembered)."""
+    keys = [id(s.shift_x) for s in stats]
+    known = [_UNITS_WARNED.get(k) for k in keys]
+    if all(r is not None and r() is s.shift_x for r, s in zip(known, stats, strict=True)):
+        return False
+    for k, s in zip(keys, stats, strict=True):
+        _UNITS_WARNED[k] = weakref.ref(s.shift_x, lambda _, k=k: _UNITS_WARNED.pop(k, None))
+    return True
+
+
 def _warn_unit_mismatch(
     stats: Sequence[SessionStats], pooled: np.ndarray, feature_names: Sequence[str]
 ) -> None:
-    """Warn when a session's spread of a feature is >10x off the pooled one (units differ?)."""
-    for s in stats:
-        c, ss = s.behavior_moments()
-        sd = np.sqrt(np.maximum(ss, 0) / c)
-        ratio = sd / np.where(pooled > 0, pooled, 1.0)
-        off = (pooled > 0) & (sd > 0) & ((ratio > 10) | (ratio < 0.1))
-        if off.any():
-            bad = {feature_names[i]: round(float(ratio[i]), 3) for i in np.flatnonzero(off)}
+    """Warn about sessions whose behavior spread is >10x off the others' (units differ?).
+
+    The reference of a feature is the median over sessions of their standard deviations, so
+    one session in other units is named, not the sessions around it (the pooled standard
+    deviation is dominated by the outlier). With two sessions the median is their mean and no
+    majority says which one is off: the warning names both and gives their ratio. Each session
+    is warned about once per statistics pass, however many folds standardize it, with the
+    ratio of the first standardization (in cross-validation, a training fold's).
+    """
+    sd = np.stack(
+        [np.sqrt(np.maximum(ss, 0.0) / c) for c, ss in (s.behavior_moments() for s in stats)]
+    )  # (S, p)
+    names = [s.name for s in stats]
+    ok = pooled > 0
+    if len(stats) == 2:
+        a, b = sd
+        ratio = np.divide(a, b, out=np.ones_like(a), where=(b > 0) & ok)
+        off = ok & (a > 0) & (b > 0) & ((ratio > UNIT_RATIO) | (ratio < 1 / UNIT_RATIO))
+        if off.any() and _first_time(stats):
+            shown = ", ".join(f"{feature_names[j]} {ratio[j]:.3g}" for j in np.flatnonzero(off))
             warnings.warn(
-                f"session {s.name!r}: standard deviation of {bad} is more than 10x off the "
-                "pooled one (ratio shown); behavior is scaled by the pooled std so that a "
-                "weight means the same in every session. Are the units the same?",
+                f"sessions {names[0]!r} and {names[1]!r}: their standard deviations of behavior "
+                f"differ more than {UNIT_RATIO:g}x (ratio {names[0]} / {names[1]}: {shown}); "
+                "with two sessions there is no majority to say which one is off. Behavior is "
+                "scaled by the pooled standard deviation so that a weight means the same in "
+                "every session. Are the units the same?",
                 SharedRepWarning,
                 stacklevel=4,
             )
+        return
+    reference = np.median(sd, axis=0)
+    ratio = sd / np.where(reference > 0, reference, 1.0)
+    off = ok & (reference > 0) & (sd > 0) & ((ratio > UNIT_RATIO) | (ratio < 1 / UNIT_RATIO))
+    for i in np.flatnonzero(off.any(axis=1)):
+        if not _first_time([stats[i]]):
+            continue
+        shown = ", ".join(f"{feature_names[j]} {ratio[i, j]:.3g}" for j in np.flatnonzero(off[i]))
+        warnings.warn(
+            f"session {names[i]!r}: its behavior's spread is more than {UNIT_RATIO:g}x off the "
+            f"other sessions' (ratio of its standard deviation to the median session's: "
+            f"{shown}). Behavior is scaled by the pooled standard deviation so that a weight "
+            "means the same in every session. Are the units the same as the others'?",
+            SharedRepWarning,
+            stacklevel=4,
+        )

@@ -1,0 +1,7 @@
+"""``python -m sharedrep.cli``: the ``sharedrep`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
