@@ -229,7 +229,7 @@ def test_report_command_on_a_saved_model(simulated, fitted, tmp_path, capsys):
     ("extra", "message"),
     [
         ({"rank": "[1, 2]"}, "unknown key 'rank' (did you mean 'ranks'?)"),
-        ({"ranks": "[0, 2]"}, "key 'ranks': expected a non-empty list of positive integers"),
+        ({"ranks": "[-1, 2]"}, "key 'ranks': expected a non-empty list of integers >= 0"),
         ({"ranks": "[2, 2]"}, "key 'ranks': duplicate values"),
         ({"alphas": '"big"'}, "key 'alphas'"),
         ({"lags": "{min = 3, max = -3}"}, "key 'lags': min (3) is larger than max (-3)"),

@@ -234,3 +234,65 @@ def test_unit_advice_is_written_from_the_librarys_own_messages(small_cohort):
     assert "rescale = {session0 = 100} or {session1 = 0.01} in fit.toml" in _cli_terms(
         two, "fit.toml"
     )
+
+
+# -- trial-based keys (issue 10) ---------------------------------------------------------------
+@pytest.fixture()
+def event_sessions(tmp_path):
+    """Trial-cut event sessions with a running-speed variable in the behavior."""
+    cohort, _ = sr.simulate.cohort(
+        n_sessions=3, n_samples=900, n_neurons=10, n_features=2, design="events",
+        lags=range(0, 6), trial_length=(25, 35), seed=4,
+    )  # fmt: skip
+    folder = tmp_path / "events"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for s in cohort:
+        X = np.column_stack([np.asarray(s.behavior), rng.normal(size=s.n_samples)])
+        sr.Session(
+            X, s.neural, s.segments, name=s.name, feature_names=["ev0", "ev1", "running"],
+            rate=s.rate,
+        ).to_npz(folder / f"{s.name}.npz")  # fmt: skip
+    return folder
+
+
+def test_trial_keys_reach_the_model_and_its_folds(event_sessions):
+    cfg = read_config(
+        _config(
+            event_sessions,
+            lags="{min = 0, max = 5}",
+            edges="{'ev*' = 'zero'}",
+            split='"interleaved"',
+            drift="3",
+            covariates="['running']",
+        )
+    )
+    assert cfg.edges == {"ev*": "zero"} and cfg.split == "interleaved"
+    assert cfg.model_params()["drift"] == 3 and cfg.covariates == ("running",)
+    assert main(["fit", "-q", str(event_sessions / "fit.toml")]) == EXIT_OK
+    model = sr.load(event_sessions / "results" / "model.npz")
+    assert model.edges == {"ev*": "zero"} and model.drift == 3
+    assert model.expansion_.zero_edges == (True, True)  # running left the behavior
+    assert model.feature_names_ == ("ev0", "ev1")
+    fit = next(iter(model.session_fits_.values()))
+    assert fit.nuisance_names == ("running", "drift1", "drift2", "drift3")
+    assert model.cv_provenance_["fold_scheme"].startswith("interleaved segments")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"edges": '"pad"'}, "key 'edges': expected one of ['drop', 'zero']"),
+        ({"edges": "{x = 'pad'}"}, "key 'edges': each variable's rule must be one of"),
+        ({"split": '"random"'}, "key 'split': expected one of ['auto', 'interleaved', 'blocks']"),
+        ({"drift": "-1"}, "key 'drift': expected an integer >= 0"),
+        ({"covariates": '"running"'}, "key 'covariates': expected a list of variable names"),
+        (
+            {"covariates": "['running']", "variables": "['running']"},
+            "key 'covariates': ['running'] are also in 'variables'",
+        ),
+    ],
+)
+def test_bad_trial_keys_exit_2_with_one_line(event_sessions, capsys, extra, message):
+    assert main(["fit", "-q", str(_config(event_sessions, **extra))]) == EXIT_USAGE
+    assert message in _error(capsys)

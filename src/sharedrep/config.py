@@ -64,7 +64,12 @@ KEYS: dict[str, tuple[str, Any, str]] = {
         "lags in samples (< 0: neural activity leads behavior); {min, max} is inclusive",
     ),
     "n_basis": ("int", None, "raised-cosine basis functions per variable (default: none)"),
-    "ranks": ("list of int", [1, 2, 3, 4, 5, 6], "numbers of shared components to try"),
+    "ranks": (
+        "list of int",
+        [0, 1, 2, 3, 4, 5, 6],
+        "numbers of shared components to try (0: intercepts and nuisance regressors alone, the "
+        "null model a shared component must beat)",
+    ),
     "alphas": ("list of float", [1.0, 10.0, 100.0, 1000.0], "ridge penalties to try"),
     "folds": ("int", 5, "cross-validation folds (whole segments; >= 2)"),
     "rule": ("str", "1se", "choice of rank and ridge: '1se' (one-standard-error) or 'max'"),
@@ -126,6 +131,37 @@ KEYS.update(
         ),
     }
 )
+# -- keys added by issue 10: trial-based recordings (one block) --------------------------------
+KEYS.update(
+    {
+        "edges": (
+            "str or table",
+            "drop",
+            "lag windows that reach beyond a trial: 'drop' (the sample is left out) or 'zero' "
+            "(behavior outside the trial counts as no event: for event regressors); per "
+            "variable or pattern, e.g. {'grating_*_onset' = 'zero'}",
+        ),
+        "split": (
+            "str",
+            "auto",
+            "cross-validation folds: 'auto' (trials interleaved over the recording, contiguous "
+            "blocks for sessions without trials), 'interleaved' or 'blocks'",
+        ),
+        "drift": (
+            "int",
+            0,
+            "smooth functions of recording time (cubic B-splines) fitted per session as "
+            "nuisance regressors: slow drifts of each neuron's baseline; 0: none",
+        ),
+        "covariates": (
+            "list of str",
+            None,
+            "behavioral variables to use as private covariates of each session (fitted at lag "
+            "0, never part of the shared representation), e.g. ['running_speed', 'pupil_z']",
+        ),
+    }
+)
+
 #: options of each dataset's fetcher that a configuration may set
 _DATASET_OPTIONS = {
     "reaching": ("sessions",),
@@ -211,6 +247,11 @@ class FitConfig:
         Scheduler address, or options of a local cluster.
     ignored : tuple of Path
         Files of ``folder`` that look like sessions but are sharedrep model files (not read).
+    edges : str or dict
+    split : str
+    drift : int
+    covariates : tuple of str or None
+        Trial-based options (see ``sharedrep fit --help``).
     """
 
     source: Path
@@ -244,6 +285,11 @@ class FitConfig:
     backend: str = "serial"
     cluster: str | dict[str, Any] | None = None
     ignored: tuple[Path, ...] = ()
+    # -- issue 10 keys
+    edges: str | dict[str, str] = "drop"
+    split: str = "auto"
+    drift: int = 0
+    covariates: tuple[str, ...] | None = None
 
     def model_params(self) -> dict[str, Any]:
         """Parameters of :class:`~sharedrep.ShaReD` other than rank and ridge."""
@@ -254,6 +300,8 @@ class FitConfig:
             "zscore": self.zscore,
             "weights": self.weights,
             "n_restarts": self.n_restarts,
+            "edges": self.edges,
+            "drift": self.drift,
         }
 
 
@@ -402,8 +450,8 @@ def read_config(path: str | os.PathLike[str], *, output: str | None = None) -> F
     if n_basis is not None and not (_is_int(n_basis) and 1 <= n_basis <= len(lags)):
         raise fail("n_basis", f"expected an integer in 1..{len(lags)} (the lags), got {n_basis!r}")
     ranks = cfg["ranks"]
-    if not (isinstance(ranks, list) and ranks and all(_is_int(r) and r >= 1 for r in ranks)):
-        raise fail("ranks", f"expected a non-empty list of positive integers, got {ranks!r}")
+    if not (isinstance(ranks, list) and ranks and all(_is_int(r) and r >= 0 for r in ranks)):
+        raise fail("ranks", f"expected a non-empty list of integers >= 0, got {ranks!r}")
     alphas = cfg["alphas"]
     if not (isinstance(alphas, list) and alphas and all(_is_num(a) and a >= 0 for a in alphas)):
         raise fail("alphas", f"expected a non-empty list of numbers >= 0, got {alphas!r}")
@@ -527,9 +575,46 @@ def _issue13_keys(cfg: dict[str, Any], fail: Any) -> dict[str, Any]:
     if backend == "serial" and cluster is not None:
         raise fail("backend", "'serial' with a 'cluster': remove one of them")
     return {
+        **_trial_keys(cfg, fail),
         "dataset": dataset,
         "nan_policy": cfg["nan_policy"],
         "n_restarts": cfg["n_restarts"],
         "backend": backend,
         "cluster": cluster,
+    }
+
+
+def _trial_keys(cfg: dict[str, Any], fail: Any) -> dict[str, Any]:
+    """Validate the keys of the issue-10 block (trial-based recordings); FitConfig fields."""
+    from .features import EDGES
+    from .folds import SPLITS
+
+    edges = cfg["edges"]
+    if isinstance(edges, dict):
+        bad = {k: v for k, v in edges.items() if v not in EDGES}
+        if bad:
+            raise fail("edges", f"each variable's rule must be one of {list(EDGES)}, got {bad}")
+    elif edges not in EDGES:
+        raise fail("edges", f"expected one of {list(EDGES)} or a table of them, got {edges!r}")
+    if cfg["split"] not in SPLITS:
+        raise fail("split", f"expected one of {list(SPLITS)}, got {cfg['split']!r}")
+    if not (_is_int(cfg["drift"]) and cfg["drift"] >= 0):
+        raise fail("drift", f"expected an integer >= 0, got {cfg['drift']!r}")
+    covariates = cfg["covariates"]
+    if covariates is not None:
+        if not (isinstance(covariates, list) and all(isinstance(c, str) for c in covariates)):
+            raise fail("covariates", f"expected a list of variable names, got {covariates!r}")
+        overlap = sorted(set(covariates) & set(cfg["variables"] or ()))
+        if overlap:
+            raise fail(
+                "covariates",
+                f"{overlap} are also in 'variables': a variable is either shared behavior or "
+                "a private covariate",
+            )
+        covariates = tuple(covariates)
+    return {
+        "edges": dict(edges) if isinstance(edges, dict) else edges,
+        "split": cfg["split"],
+        "drift": cfg["drift"],
+        "covariates": covariates,
     }

@@ -425,7 +425,6 @@ class Session:
 
         return write_npz(self, path)
 
-
     def as_covariates(self, features: Sequence[str]) -> Session:
         """A copy in which some behavioral features become private covariates.
 

@@ -182,6 +182,7 @@ class _Encoder:
                 "__type__": "TemporalExpansion",
                 "lags": self.array(v.lags, f"{where}.lags"),
                 "n_basis": v.n_basis,
+                "zero_edges": None if v.zero_edges is None else [bool(z) for z in v.zero_edges],
                 "basis": None if v.basis is None else self.array(v.basis, f"{where}.basis"),
             }
         raise ModelFileError(
@@ -364,7 +365,10 @@ class _Decoder:
             if kind == "SessionFit":
                 return SessionFit(**{k: self(x) for k, x in v["fields"].items()})
             if kind == "TemporalExpansion":
-                exp = TemporalExpansion(self.values(v["lags"]), v["n_basis"])
+                zero = v.get("zero_edges")  # absent in files written before edges existed
+                if zero is not None and not all(isinstance(z, bool) for z in zero):
+                    raise self.fail("the stored zero_edges are not booleans")
+                exp = TemporalExpansion(self.values(v["lags"]), v["n_basis"], zero)
                 if v["basis"] is not None:
                     basis = self.values(v["basis"])
                     if exp.basis is None or basis.shape != exp.basis.shape:

@@ -779,6 +779,7 @@ class ShaReDCV:
             "n_components": range(1, 11),
             "alpha": DEFAULT_ALPHAS,
             "folds": 5,
+            "split": "auto",
             "rule": "1se",
             "cv_tol": CV_TOL,
             **ShaReD().get_params(),

@@ -17,6 +17,7 @@ def _statistics(
     null: str = "circular",
     fdr: float = 0.05,
     folds: int = 5,
+    split: str = "auto",
     n_boot: int,
     n_perm: int,
     seed: int,
@@ -25,11 +26,14 @@ def _statistics(
     from ..inference import bootstrap_loadings, compare_conditions, encoding_map
 
     encoding = boot = comparison = None
+    if model.coef_.shape[1] == 0:  # rank 0 chosen: nothing shared to map, band or compare
+        return encoding, boot, comparison
     if null_size:
         with steps.step("encoding map"):
             encoding = encoding_map(
-                model, cohort, null=null, n_null=null_size, folds=folds, fdr=fdr, seed=seed
-            )
+                model, cohort, null=null, n_null=null_size, folds=folds, split=split, fdr=fdr,
+                seed=seed,
+            )  # fmt: skip
     if n_boot and len(cohort) >= 2:
         with steps.step("bootstrap bands"):
             boot = bootstrap_loadings(model, cohort, n_boot=n_boot, seed=seed)

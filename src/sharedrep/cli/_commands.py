@@ -172,7 +172,9 @@ def _fit_run(cfg: Any, console: _Console) -> int:
     )
     with steps.step("read sessions"):
         sessions = _load(cfg, console)
-        cohort = _select(sessions, cfg.variables, cfg.conditions, str(cfg.source), cfg.rescale)
+        cohort = _select(
+            sessions, cfg.variables, cfg.conditions, str(cfg.source), cfg.rescale, cfg.covariates
+        )
     console.say(f"{len(cohort)} sessions, behavior {list(cohort.feature_names)}:")
     console.say(cohort.to_frame().to_string())
     with steps.step("cross-validate"):
@@ -180,6 +182,7 @@ def _fit_run(cfg: Any, console: _Console) -> int:
             n_components=list(cfg.ranks),
             alpha=list(cfg.alphas),
             folds=cfg.folds,
+            split=cfg.split,
             rule=cfg.rule,
             **cfg.model_params(),
         ).fit(cohort)
@@ -192,6 +195,7 @@ def _fit_run(cfg: Any, console: _Console) -> int:
         null=cfg.null,
         fdr=cfg.fdr,
         folds=cfg.folds,
+        split=cfg.split,
         n_boot=cfg.bootstrap,
         n_perm=cfg.permutations,
         seed=cfg.seed,
@@ -262,6 +266,7 @@ def _report_run(args: argparse.Namespace, cfg: Any, console: _Console) -> int:
             cfg.conditions if cfg else {},
             str(cfg.source if cfg else args.model),
             cfg.rescale if cfg else None,
+            cfg.covariates if cfg else None,
         )
     for s in cohort:
         if s.name not in model.session_fits_:
@@ -275,6 +280,7 @@ def _report_run(args: argparse.Namespace, cfg: Any, console: _Console) -> int:
         steps,
         null_size=args.null_size,
         folds=args.folds,
+        split=cfg.split if cfg else "auto",
         n_boot=args.bootstrap,
         n_perm=args.permutations,
         seed=args.seed,

@@ -80,8 +80,10 @@ def _select(
     conditions: dict[str, str],
     source: str,
     rescale: dict[str, float] | None = None,
+    covariates: Sequence[str] | None = None,
 ):
-    """Keep the named behavioral variables (in that order), rescale, set condition labels."""
+    """Move the named covariates out of the behavior, keep the named behavioral variables (in
+    that order), rescale, set condition labels."""
     import numpy as np
     import pandas as pd
 
@@ -98,6 +100,14 @@ def _select(
             )
     sessions = []
     for s in sessions_in:
+        if covariates:
+            missing = sorted(set(covariates) - set(s.feature_names))
+            if missing:
+                raise DataError(
+                    f"{source}: key 'covariates': session {s.name!r} has no variables {missing}"
+                    f" (it has {list(s.feature_names)})"
+                )
+            s = s.as_covariates(covariates)
         factor = rescale.get(s.name, 1.0)
         if (variables is not None and tuple(variables) != s.feature_names) or factor != 1.0:
             variables_s = list(s.feature_names) if variables is None else list(variables)
