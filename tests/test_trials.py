@@ -110,6 +110,29 @@ def test_zero_edges_recover_an_event_kernel_that_starts_at_the_trial_start():
         sr.ShaReD(2, lags=truth.lags).fit(cohort)
 
 
+def test_trial_average_shows_what_the_neurons_carry_against_the_trial_time():
+    """Noise-free neurons: the latent they carry is the latent behavior predicts."""
+    cohort, truth = sr.simulate.cohort(
+        n_sessions=2, n_samples=1500, design="events", lags=range(0, 8), n_features=3,
+        n_components=2, trial_length=(20, 24), snr=1e8, conditions=["a", "b"], seed=5,
+    )  # fmt: skip
+    model = sr.ShaReD(2, lags=truth.lags, edges="zero", alpha=1e-6).fit(cohort)
+    from sharedrep.plot._trials import _neural_latents
+
+    for s in cohort:
+        neural, predicted = _neural_latents(model, s), model.transform(s).to_numpy()
+        np.testing.assert_allclose(neural, predicted, atol=1e-4 * np.abs(predicted).max())
+    fig = sr.plot.trial_average(model, cohort)
+    axes = fig.get_axes()
+    assert len(axes) == 2 and axes[0].get_xlabel().startswith("time from the trial's event (s)")
+    t = axes[0].get_lines()[0].get_xdata()
+    assert t.min() == 0.0 and t.max() == pytest.approx(23 / 30)  # trial_time in seconds
+    s = cohort[0]
+    untimed = sr.Session(s.behavior, s.neural, s.segments, name=s.name, rate=s.rate)
+    with pytest.raises(DataError, match="'session0' has no trial_time"):
+        sr.plot.trial_average(model, untimed)
+
+
 # -- folds -----------------------------------------------------------------------------------
 def test_splits_assign_whole_trials_as_documented():
     X, Y = _trials(n_trials=10, length=5)

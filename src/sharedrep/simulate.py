@@ -245,6 +245,11 @@ def cohort(
         drift = baseline_drift * sd * _slow(rng, T, n) if baseline_drift > 0 else np.zeros((T, n))
         y = 2.0 + signal + drift + rng.normal(size=(T, n)) * sd
         cond = None if conditions is None else conditions[i % len(conditions)]
+        trial_time = None
+        if design == "events":  # seconds (or samples) since the trial's event
+            first = np.flatnonzero(np.r_[True, segments[1:] != segments[:-1]])
+            since = np.arange(T) - np.repeat(first, np.diff(np.r_[first, T]))
+            trial_time = since / rate if rate else since.astype(float)
         sessions.append(
             Session(
                 x,
@@ -255,6 +260,7 @@ def cohort(
                 condition=cond,
                 feature_names=names,
                 rate=rate,
+                trial_time=trial_time,
             )
         )
         readouts[name], noise[name], drifts[name] = V, sd, drift

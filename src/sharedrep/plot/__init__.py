@@ -13,6 +13,8 @@ function                   shows
 :func:`conditions`         condition comparison: fraction of neurons encoding, R², ΔR² and
                            peak lag per component and condition, each animal a point, with
                            permutation p-values and the smallest p the design allows
+:func:`trial_average`      each component's latent averaged over trials against the time within
+                           the trial (``Session.trial_time``), per session and per condition
 =========================  ==================================================================
 
 Conventions. Every function returns the :class:`~matplotlib.figure.Figure` it drew on.
@@ -49,6 +51,7 @@ from ._style import ALPHA as ALPHA
 from ._style import MIN_FONT_PT, fmt_lag, fmt_value
 from ._style import PALETTE as PALETTE
 from ._style import TEXT_PT as TEXT_PT
+from ._trials import trial_average
 
 __all__ = [
     "MIN_FONT_PT",
@@ -60,4 +63,5 @@ __all__ = [
     "fmt_value",
     "peak_info",
     "session_r2",
+    "trial_average",
 ]
