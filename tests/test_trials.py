@@ -324,3 +324,18 @@ def test_v1_trials_give_a_shared_representation_that_predicts_held_out_trials(v1
     small = tr.summary.loc[[0.1, 0.2]]  # 13 and 26 of 128 trials fit the new animal's readout
     assert (small["difference"] > 0).all() and (small["wins"] >= 0.8).all()
     assert small.loc[0.2, "difference"] > 3 * small.loc[0.2, "se"]
+
+
+def test_the_report_says_how_trials_folds_and_nuisance_entered(tmp_path):
+    cohort, truth = sr.simulate.cohort(
+        n_sessions=3, n_samples=1200, design="events", lags=range(0, 8), n_features=3,
+        n_components=2, trial_length=(25, 30), baseline_drift=0.5, seed=6,
+    )  # fmt: skip
+    search = sr.ShaReDCV(
+        n_components=[0, 1, 2], alpha=[1.0], folds=3, lags=truth.lags, edges="zero", drift=4
+    ).fit(cohort)
+    page = sr.report(search, cohort, tmp_path / "rep").read_text(encoding="utf-8")
+    assert "3-fold cross-validation over interleaved segments" in page
+    assert "Behavior outside a trial counted as zero (no event) for x0, x1, x2" in page
+    assert "4 smooth functions of recording time" in page and "of the neural variance" in page
+    assert 'id="trials"' in page and (tmp_path / "rep" / "figures" / "trial_average.png").is_file()

@@ -75,6 +75,7 @@ from .sections import (
     _r2_section,
     _selection_section,
     _sessions_section,
+    _trials_section,
 )
 
 __all__ = [
@@ -244,6 +245,7 @@ def report(
     _sessions_section(doc, model, cohort, scores, r2_name, r2_label, encoding)
     _selection_section(doc, choice, noise_ceiling)
     _filters_section(doc, model, bootstrap, peaks, d, bool(nulls))
+    _trials_section(doc, model, cohort, d)
     _r2_section(doc, cohort, choice, scores, r2_name, r2_label, noise_ceiling)
     _encoding_section(doc, encoding)
     _conditions_section(doc, cohort, comparison, encoding)

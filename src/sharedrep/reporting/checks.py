@@ -28,6 +28,7 @@ class _Choice:
     best_r2: float | None = None
     cv: Any = None  # CVResults when given
     provenance: Mapping[str, Any] | None = None
+    split: str = "whole segments (trials), or contiguous blocks in sessions without segments"
 
     @property
     def grid(self) -> tuple[list[int], list[float]]:
@@ -52,6 +53,7 @@ def _choice(model: Any, cv: Any) -> _Choice:
             float(row["se"]),
             float(finite.max()) if finite.size else float("nan"),
             cv=cv,
+            split=cv.split,
         )
     prov = getattr(model, "__dict__", {}).get("cv_provenance_")
     # a provenance is trusted only for the model it was made for (a refit drops the claim)
@@ -67,6 +69,7 @@ def _choice(model: Any, cv: Any) -> _Choice:
             float(prov["se"]),
             float(finite.max()) if finite.size else float("nan"),
             provenance=prov,
+            split=str(prov.get("fold_scheme", _Choice.split)).split(";")[0],
         )
     return _Choice("user")
 

@@ -73,7 +73,8 @@ def _selection_section(doc: _Doc, choice: _Choice, noise_ceiling: Any) -> None:
     chosen = choice.summary[choice.summary["chosen"].astype(bool)]
     d_c, a_c = chosen.index[0] if len(chosen) else (None, None)
     doc.p(
-        f"The rank and ridge were chosen by {choice.n_folds}-fold cross-validation{when}, with "
+        f"The rank and ridge were chosen by {choice.n_folds}-fold cross-validation{when} over "
+        f"{choice.split}, with "
         f"the {'one-standard-error' if choice.rule == '1se' else 'best-score'} rule, among "
         f"d ∈ {{{', '.join(map(str, grid_d))}}} and {ALPHA} ∈ "
         f"{{{', '.join(f'{a:g}' for a in grid_a)}}}: d = {d_c}, {ALPHA} = {a_c:g}, held-out "
@@ -83,8 +84,8 @@ def _selection_section(doc: _Doc, choice: _Choice, noise_ceiling: Any) -> None:
     )
     caption = (
         "Held-out R² (pooled over sessions) against the number of shared components, one "
-        f"line per ridge penalty; error bars: ± 1 SE over {choice.n_folds} folds of whole "
-        f"segments. Star: the chosen model ({choice.rule} rule). Dashed: R² = 0, predicting "
+        f"line per ridge penalty; error bars: ± 1 SE over {choice.n_folds} folds of "
+        f"{choice.split}. Star: the chosen model ({choice.rule} rule). Dashed: R² = 0, predicting "
         "each neuron's mean."
     )
     source = choice.cv if choice.cv is not None else choice.provenance
@@ -103,6 +104,22 @@ def _scalar(noise_ceiling: Any) -> float | None:
         None
         if isinstance(noise_ceiling, Mapping) or noise_ceiling is None
         else float(noise_ceiling)
+    )
+
+
+def _trials_section(doc, model, cohort, d: int) -> None:
+    """Event-locked data: each component over the trial, as neurons carry it (when it applies)."""
+    if d == 0 or not all(s.trial_time is not None for s in cohort):
+        return
+    doc.h2("The shared components over the trial", "trials")
+    doc.figure(
+        _plot.trial_average(model, cohort),
+        "trial_average",
+        "Each component against the time from the trial's event (Session.trial_time). Thin "
+        "lines: each session's neurons, their activity with the fitted intercepts and nuisance "
+        "terms removed and projected by the pseudo-inverse of the session's readout, averaged "
+        "over trials (band: ± 1 SE over trials); thick: the mean per condition; dashed: the "
+        "latent predicted from behavior. Latents in units of their pooled standard deviation.",
     )
 
 
@@ -296,12 +313,14 @@ def _methods(model, cohort, choice: _Choice, encoding, comparison, bootstrap) ->
         f"per session; ridge {ALPHA} = {model.alpha:g}; objective “{_e(model.objective)}”; session "
         f"weights “{_e(model.weights if isinstance(model.weights, str) else 'explicit')}”."
     ]
+    trial_text = _trial_methods(model, cohort)
+    if trial_text:
+        parts.append(trial_text)
     if choice.how != "user":
         grid_d, grid_a = choice.grid
         parts.append(
-            f"Rank and ridge were chosen by {choice.n_folds}-fold cross-validation over whole "
-            "segments, or contiguous blocks in sessions without segments (the same fold index "
-            "in every session), among "
+            f"Rank and ridge were chosen by {choice.n_folds}-fold cross-validation over "
+            f"{_e(choice.split)} (the same fold index in every session), among "
             f"d ∈ {{{', '.join(map(str, grid_d))}}} and "
             f"{ALPHA} ∈ {{{', '.join(f'{a:g}' for a in grid_a)}}} with the "
             f"{'one-standard-error' if choice.rule == '1se' else 'best-score'} rule; held-out R² "
@@ -325,3 +344,43 @@ def _methods(model, cohort, choice: _Choice, encoding, comparison, bootstrap) ->
             f"of condition labels ({_e(comparison.attrs.get('permutation', '?'))})."
         )
     return " ".join(parts)
+
+
+def _trial_methods(model: Any, cohort: Any) -> str:
+    """How trial edges, covariates and drift entered the model, and what the nuisance took."""
+    ex = model.expansion_
+    if ex.zero_edges is None:
+        edges = (
+            "Samples whose lag window reached beyond their trial were left out"
+            if any(s.segments is not None for s in cohort)
+            else ""
+        )
+    else:
+        zero = [f for f, z in zip(model.feature_names_, ex.zero_edges, strict=True) if z]
+        edges = (
+            f"Behavior outside a trial counted as zero (no event) for {_e(', '.join(zero))}, so "
+            "that samples near a trial's start kept their full lag window"
+        )
+    fits = [model.session_fits_[s.name] for s in cohort if s.name in model.session_fits_]
+    names = sorted({n for f in fits for n in f.nuisance_names if not n.startswith("drift")})
+    nuisance = ""
+    if names or model.drift:
+        what = []
+        if names:
+            what.append(f"covariates {_e(', '.join(names))}")
+        if model.drift:
+            what.append(f"{model.drift} smooth functions of recording time (cubic B-splines)")
+        share = getattr(model, "nuisance_explained_", None)
+        took = (
+            f"; in sample they took {100 * float(share.mean()):.3g}% of the neural variance on "
+            f"average (range {100 * float(share.min()):.3g}-{100 * float(share.max()):.3g}% "
+            "over sessions)"
+            if share is not None and len(share)
+            else ""
+        )
+        nuisance = (
+            f"Each session's private nuisance regressors ({' and '.join(what)}) were fitted with "
+            f"the shared model and never entered W{took}"
+        )
+    text = ". ".join(t for t in (edges, nuisance) if t)
+    return text + "." if text else ""
