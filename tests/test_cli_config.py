@@ -296,3 +296,19 @@ def test_trial_keys_reach_the_model_and_its_folds(event_sessions):
 def test_bad_trial_keys_exit_2_with_one_line(event_sessions, capsys, extra, message):
     assert main(["fit", "-q", str(_config(event_sessions, **extra))]) == EXIT_USAGE
     assert message in _error(capsys)
+
+
+@pytest.mark.slow
+def test_the_v1_example_runs_on_trial_cut_recordings(tmp_path, raw_data, capsys):
+    """examples/v1_gratings.toml as written (smaller null and bootstrap), served locally."""
+    text = (EXAMPLE.parent / "v1_gratings.toml").read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^bootstrap = \d+", "bootstrap = 20", text)
+    text = re.sub(r"(?m)^permutations = \d+", "permutations = 100", text)
+    cfg = tmp_path / "v1.toml"
+    cfg.write_text(text, encoding="utf-8")
+    assert main(["fit", "-q", str(cfg)]) == EXIT_OK
+    model = sr.load(tmp_path / "v1-results" / "model.npz")
+    assert model.expansion_.zero_edges == (True,) * 8 and model.n_components >= 2
+    assert model.cv_provenance_["r2_heldout"] > 0
+    page = (tmp_path / "v1-results" / "index.html").read_text(encoding="utf-8")
+    assert "interleaved segments" in page and "running_speed, pupil_z" in page

@@ -1,9 +1,10 @@
 """docs/tutorial.md runs as written: its python blocks are executed in order.
 
-Part 1 (a simulated cohort) always runs. Part 2 (the reaching recordings, fetched by
-``sr.datasets``) runs only when ``../shared/data/raw`` exists: conftest serves the original files
-from there (nothing is downloaded), so the tutorial's code runs exactly as written. The code
-runs in a temporary folder, so that the files the tutorial writes do not land in the project.
+Part 1 (a simulated cohort) always runs. Parts 2 and 3 (the reaching and the V1 recordings,
+fetched by ``sr.datasets``) run only when ``../shared/data/raw`` exists: conftest serves the
+original files from there (nothing is downloaded), so the tutorial's code runs exactly as
+written. The code runs in a temporary folder, so that the files the tutorial writes do not land
+in the project.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import matplotlib.pyplot as plt
 ROOT = Path(__file__).resolve().parents[1]
 TUTORIAL = ROOT / "docs" / "tutorial.md"
 MARKER = "<!-- part 2: public recordings, fetched by sr.datasets -->"
+MARKER_3 = "<!-- part 3: trial-cut recordings, fetched by sr.datasets -->"
 FETCH_LINE = "reaching = sr.datasets.fetch_reaching()"
 
 
@@ -27,11 +29,12 @@ def _blocks(text: str) -> list[str]:
     return re.findall(r"^```python\n(.*?)^```", text, flags=re.S | re.M)
 
 
-def _parts() -> tuple[list[str], list[str]]:
+def _parts() -> tuple[list[str], list[str], list[str]]:
     text = TUTORIAL.read_text(encoding="utf-8")
-    assert text.count(MARKER) == 1
-    simulated, reaching = text.split(MARKER)
-    return _blocks(simulated), _blocks(reaching)
+    assert text.count(MARKER) == 1 and text.count(MARKER_3) == 1
+    simulated, rest = text.split(MARKER)
+    reaching, trials = rest.split(MARKER_3)
+    return _blocks(simulated), _blocks(reaching), _blocks(trials)
 
 
 def _run(blocks: list[str], where: Path, monkeypatch) -> dict:
@@ -46,14 +49,14 @@ def _run(blocks: list[str], where: Path, monkeypatch) -> dict:
 
 
 def test_tutorial_has_both_parts():
-    simulated, reaching = _parts()
-    assert len(simulated) >= 8 and len(reaching) >= 5
+    simulated, reaching, trials = _parts()
+    assert len(simulated) >= 8 and len(reaching) >= 5 and len(trials) >= 5
     assert any(FETCH_LINE in b for b in reaching)
     assert "../shared" not in TUTORIAL.read_text(encoding="utf-8")  # users have no such folder
 
 
 def test_tutorial_simulated_part(tmp_path, monkeypatch):
-    simulated, _ = _parts()
+    simulated, _, _ = _parts()
     ns = _run(simulated, tmp_path, monkeypatch)
     # what the tutorial claims, checked on what it produced
     assert ns["model"].coef_.shape[1] == ns["truth"].n_components
@@ -66,10 +69,22 @@ def test_tutorial_simulated_part(tmp_path, monkeypatch):
 
 def test_tutorial_reaching_part(tmp_path, monkeypatch, raw_data):
     # raw_data (conftest) skips when ../shared/data/raw is absent; the fetcher reads from it
-    _, reaching = _parts()
+    _, reaching, _ = _parts()
     ns = _run(reaching, tmp_path, monkeypatch)
     # after the unit conversion, the two areas' hand positions have similar spreads
     sd = [ns["np"].asarray(s.behavior).std(axis=0) for s in ns["reaching"]]
     assert (sd[0] / sd[1]).max() < 3 and (sd[1] / sd[0]).max() < 3
     assert (tmp_path / "reaching-report" / "index.html").is_file()
     assert ns["enc"].neurons.groupby("session")["encodes"].mean().min() > 0.5
+
+
+def test_tutorial_trial_part(tmp_path, monkeypatch, raw_data):
+    _, _, trials = _parts()
+    ns = _run(trials, tmp_path, monkeypatch)
+    cv, blocks = ns["cv"], ns["blocks"]
+    best = cv.summary.loc[(cv.n_components, cv.alpha)]
+    assert cv.split == "interleaved segments" and cv.n_components > 1
+    assert best["r2"] > cv.summary.loc[(0, cv.alpha), "r2"] + 5 * best["se"]  # beats rank 0
+    assert blocks.summary["r2"].max() < 0 < best["r2"]  # what the text says of blocks
+    assert any("drifts" in str(w.message) for w in ns["caught"])
+    assert (ns["tr"].summary.loc[0.2, "difference"] > 0) and ns["tr"].split == cv.split
