@@ -294,3 +294,22 @@ def test_zero_edges_keep_every_sample_of_a_trial():
     zero = sr.compute_stats(session, TemporalExpansion(lags, None, [True] * 3))
     assert zero.count[0] == session.n_samples  # every sample keeps its full window
     assert drop.count[0] == session.n_samples - 9 * 7  # 7 trials lose their first 9 samples
+
+
+def test_wide_designs_take_the_lagged_route_for_every_product():
+    """p >= 16 features: Phi'Y too comes lag by lag from the behavior (no design built)."""
+    from sharedrep.stats.accumulate import LAGGED_CROSS_FEATURES
+
+    rng = np.random.default_rng(8)
+    p, T = LAGGED_CROSS_FEATURES, 700
+    X = rng.normal(size=(T, p))
+    Y = X[:, :2] @ rng.normal(size=(2, 3)) + rng.normal(size=(T, 3))
+    s = sr.Session(X, Y, np.repeat([0, 1], [300, 400]), covariates=rng.normal(size=T))
+    lags = list(range(-2, 6))
+    zero = [j % 2 == 0 for j in range(p)]
+    st = sr.compute_stats(s, TemporalExpansion(lags, None, zero), drift=2)
+    cov, cross, ysq, n = _projected_reference(s, lags, zero, 2)
+    part = st.partial()
+    assert st.count[0] == n
+    for got, want in [(part.cov_phi, cov), (part.cross, cross), (part.y_sq, ysq)]:
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-10 * np.abs(want).max())

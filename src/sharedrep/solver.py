@@ -312,7 +312,7 @@ class SubspaceProblem:
         if self._top is None or self._top.shape[1] < k:
             M = self._whitened_factor()
             # more than asked: later rounds of the ascent draw on them (see _extend's callers)
-            want = min(self.q, max(2 * k, 64))
+            want = min(self.q, max(4 * k, 128))
             self._top = _top_left_singular(M, want, exact=self.n_sessions == 1)
         return self._top[:, :k]
 
@@ -473,7 +473,7 @@ class SubspaceProblem:
                 break
             # a product with every C_s streams them from memory whatever the number of new
             # columns: the next pooled directions come along at little cost
-            more = self.top(min(self.q, pooled + 2 * d))[:, pooled:]
+            more = self.top(min(self.q, pooled + max(2 * d, 24)))[:, pooled:]
             pooled += more.shape[1]
             if not self._extend(np.hstack([rgrad, more])):
                 break
