@@ -312,7 +312,8 @@ class SubspaceProblem:
         if self._top is None or self._top.shape[1] < k:
             M = self._whitened_factor()
             # more than asked: later rounds of the ascent draw on them (see _extend's callers)
-            want = min(self.q, max(4 * k, 128))
+            have = 0 if self._top is None else self._top.shape[1]
+            want = min(self.q, max(4 * k, 2 * have, 128))
             self._top = _top_left_singular(M, want, exact=self.n_sessions == 1)
         return self._top[:, :k]
 
@@ -326,7 +327,9 @@ class SubspaceProblem:
 
         The top ``d`` pooled generalised eigenvectors, or ``init`` when it starts higher.
         ``init`` may have fewer than ``d`` columns (e.g. the solution of a smaller rank): it is
-        completed with the best pooled directions orthogonal to it.
+        completed with the best pooled directions orthogonal to it (exactly for q up to a few
+        hundred; for wider designs, the best within the leading pooled directions and the
+        search subspace already built, a start only).
         """
         d = int(n_components)
         U0 = self.top(d)
@@ -338,7 +341,15 @@ class SubspaceProblem:
         U1, _ = np.linalg.qr(self.whiten(init))
         if U1.shape[1] < d:
             M = self._whitened_factor()
-            rest = _top_left_singular(M - U1 @ (U1.T @ M), d - U1.shape[1], exact=True)
+            if self.q <= _EXACT_START:
+                rest = _top_left_singular(M - U1 @ (U1.T @ M), d - U1.shape[1], exact=True)
+            else:  # within [leading pooled directions, search basis], outside span(init)
+                T = np.hstack([self.top(4 * d), self._B])
+                T, R = np.linalg.qr(T - U1 @ (U1.T @ T))
+                T = T[:, np.abs(np.diag(R)) > 1e-8 * np.abs(np.diag(R)).max(initial=0.0)]
+                T, _ = np.linalg.qr(T - U1 @ (U1.T @ T))  # an orthonormal basis outside U1
+                vecs = np.linalg.eigh((T.T @ M) @ (M.T @ T))[1]
+                rest = T @ vecs[:, ::-1][:, : d - U1.shape[1]]
             U1 = np.hstack([U1, rest])
         return U1 if self.objective(U1)[0] > self.objective(U0)[0] else U0
 
@@ -454,21 +465,15 @@ class SubspaceProblem:
             CG = np.concatenate([P, H]).reshape(2 * self.n_sessions * r, r)
             inner = partial(_objective, CG=CG, weights=self.weights)
             scale = max(abs(inner(Qc)[0]), np.finfo(float).tiny)
-            # the restricted problem is small: ascend it further than tol asks, so that the
-            # answer does not depend on the path the subspace took (in the whole space there
-            # is no path: the ascent is the plain one)
-            inner_tol = tol if whole else tol**1.5
-            Qc, _, it, done, _ = _ascend(Qc, inner, scale, max(max_iter - n_iter, 1), inner_tol)
+            Qc, _, it, done, _ = _ascend(Qc, inner, scale, max(max_iter - n_iter, 1), tol)
             n_iter += it
-            previous = value
             value, grad, U = self._full_gradient(Qc)
             Uo, _ = np.linalg.qr(U)
             rgrad = grad - Uo @ (Uo.T @ grad)
             grad_norm = float(np.linalg.norm(rgrad)) / max(abs(value), np.finfo(float).tiny)
-            # converged: a gradient as small as the inner ascent leaves, or (as the plain ascent
-            # decides) F no longer increasing beyond tol while the gradient is below sqrt(tol)
-            stalled = value - previous <= tol * abs(value) and grad_norm < np.sqrt(tol)
-            converged = done if whole else (grad_norm < tol**0.75 or stalled)
+            # converged as the plain ascent decides: a relative Riemannian gradient below
+            # sqrt(tol) (the inner ascent then stopped on tol too), for the FULL problem
+            converged = done if whole else grad_norm < np.sqrt(tol)
             if converged or n_iter >= max_iter or self._r >= self.q:
                 break
             # a product with every C_s streams them from memory whatever the number of new
@@ -579,6 +584,9 @@ def _ascend(
     gradient norm at the end.
     """
     q, d = U0.shape
+    # L-BFGS's own work per iteration grows with memory x variables: keep it light when the
+    # variables are many (a search subspace of hundreds of columns times d)
+    maxcor = 30 if q * d <= 1000 else 10
 
     def neg(x: np.ndarray) -> tuple[float, np.ndarray]:
         f, g = objective(x.reshape(q, d))
@@ -597,7 +605,7 @@ def _ascend(
                 "maxiter": max(max_iter - n_iter, 1),
                 "ftol": tol * 1e-2,
                 "gtol": tol,
-                "maxcor": 30,
+                "maxcor": maxcor,
             },
         )
         n_iter += int(res.nit)
