@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -14,7 +15,7 @@ import xarray as xr
 from ._threads import single_blas_thread
 from .backend import cohort_stats
 from .data import Cohort, Session, as_cohort
-from .errors import DataError
+from .errors import DataError, NotFittedError
 from .features import TemporalExpansion, resolve_edges
 from .metrics import Scores
 from .solver import SubspaceProblem, canonical_basis, readout
@@ -57,6 +58,10 @@ class SessionFit:
     mean_nu : ndarray, shape (c,)
         Means of the nuisance regressors over the analysed samples.
     nuisance_names : tuple of str
+    fingerprint : str
+        :attr:`Session.fingerprint <sharedrep.data.Session.fingerprint>` of the recording the
+        readout was fitted on (``""`` in model files written before it was kept): a stored
+        readout is never applied to another recording by mistake.
     """
 
     name: str
@@ -71,6 +76,7 @@ class SessionFit:
     nuisance_coef: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     mean_nu: np.ndarray = field(default_factory=lambda: np.zeros(0))
     nuisance_names: tuple[str, ...] = ()
+    fingerprint: str = ""
 
     def coef(self, W: np.ndarray, column_scale: np.ndarray) -> np.ndarray:
         """Map from the unscaled design to neurons in raw units, shape ``(q, n)``."""
@@ -268,12 +274,12 @@ class ShaReD:
 
     def _check_params(self, feature_names: Sequence[str]) -> TemporalExpansion:
         """Validate the parameters; the temporal expansion for these behavioral features."""
-        if not (isinstance(self.n_components, int | np.integer) and self.n_components >= 0):
+        if not _is_int(self.n_components, 0):
             raise ValueError(
                 f"n_components must be a non-negative integer (0: no shared component, the "
                 f"model of intercepts and nuisance regressors), got {self.n_components!r}"
             )
-        if not (np.isfinite(self.alpha) and self.alpha >= 0):
+        if not _is_real(self.alpha, 0.0):
             raise ValueError(f"alpha must be a non-negative number, got {self.alpha!r}")
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
@@ -281,10 +287,22 @@ class ShaReD:
             raise ValueError(
                 f"weights must be one of {WEIGHTINGS} or explicit weights, got {self.weights!r}"
             )
-        if not self.whiten_alpha > 0:
-            raise ValueError(f"whiten_alpha must be positive, got {self.whiten_alpha!r}")
-        if not (isinstance(self.drift, int | np.integer) and self.drift >= 0):
+        if not (_is_real(self.whiten_alpha, 0.0) and self.whiten_alpha > 0):
+            raise ValueError(f"whiten_alpha must be a positive number, got {self.whiten_alpha!r}")
+        if not _is_int(self.drift, 0):
             raise ValueError(f"drift must be a non-negative integer, got {self.drift!r}")
+        if not isinstance(self.zscore, bool | np.bool_):
+            raise ValueError(f"zscore must be True or False, got {self.zscore!r}")
+        if not _is_int(self.max_iter, 1):
+            raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
+        if not _is_real(self.tol, 0.0):
+            raise ValueError(f"tol must be a non-negative number, got {self.tol!r}")
+        if not _is_int(self.n_restarts, 0):
+            raise ValueError(f"n_restarts must be a non-negative integer, got {self.n_restarts!r}")
+        if not (self.random_state is None or _is_int(self.random_state, 0)):
+            raise ValueError(
+                f"random_state must be a non-negative integer or None, got {self.random_state!r}"
+            )
         zero = resolve_edges(self.edges, feature_names)
         return TemporalExpansion(self.lags, self.n_basis, zero)
 
@@ -313,6 +331,7 @@ class ShaReD:
         """
         cohort = as_cohort(cohort)
         expansion = self._check_params(cohort.feature_names)
+        _check_window(expansion, cohort)
         return cohort_stats(
             cohort,
             expansion,
@@ -547,6 +566,7 @@ class ShaReD:
             session.neuron_names,
             session.subject,
             session.condition,
+            fingerprint=_known_fingerprint(session),
         )
         if not stats.n_nuisance:
             return fit
@@ -584,13 +604,57 @@ class ShaReD:
         )
 
     # -- new sessions ------------------------------------------------------------------------
-    def fit_readout(self, session: Session) -> ShaReD:
+    def fit_readout(self, session: Session, *, replace: bool = False) -> ShaReD:
         """Fit the readout of a new session with ``W`` unchanged (a new animal).
 
         The session's behavior is scaled by the fitted pooled standard deviations, so its
         latents are in the same units as the training sessions'. The readout is stored under the
-        session's name (replacing one of the same name) and used by :meth:`predict` and
-        :meth:`score`.
+        session's name and used by :meth:`predict` and :meth:`score`.
+
+        Parameters
+        ----------
+        session : Session
+            Give a new animal its own name: a readout already stored under the session's name
+            and fitted on another recording (another :attr:`~sharedrep.Session.fingerprint`;
+            an unnamed session is named by its position, ``session0``, ...) is not replaced
+            unless ``replace=True``. Refitting the readout of the same recording is allowed.
+        replace : bool
+            Replace a stored readout of another recording under the same name.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        DataError
+            A readout of another recording is stored under the session's name (without
+            ``replace``), or the session's behavioral features differ from the model's.
+        """
+        self._check_fitted()
+        self._check_features(session)
+        if not isinstance(replace, bool | np.bool_):
+            raise ValueError(f"replace must be True or False, got {replace!r}")
+        old = self.session_fits_.get(session.name)
+        if old is not None and not replace and not _same_recording(old, session):
+            raise DataError(
+                f"session {session.name!r}: the model already holds a readout under this name, "
+                f"fitted on another recording ({_difference(old, session)}); fit_readout would "
+                "replace it. " + _naming_advice(session) + "; or pass replace=True to replace it"
+            )
+        stats = compute_stats(
+            session, self.expansion_, chunk_size=self.chunk_size, drift=int(self.drift)
+        )
+        self.session_fits_[session.name] = self.readout_from_stats(stats, session)
+        return self
+
+    def has_readout_for(self, session: Session) -> bool:
+        """Whether the model holds a readout fitted on this session's recording.
+
+        True when a readout is stored under the session's name and its recording has the same
+        :attr:`~sharedrep.Session.fingerprint` (for readouts of model files written before
+        fingerprints were kept: the same neuron names). A session of the same name but another
+        recording gives False: :meth:`fit_readout` it (with ``replace=True``).
 
         Parameters
         ----------
@@ -598,15 +662,11 @@ class ShaReD:
 
         Returns
         -------
-        self
+        bool
         """
         self._check_fitted()
-        self._check_features(session)
-        stats = compute_stats(
-            session, self.expansion_, chunk_size=self.chunk_size, drift=int(self.drift)
-        )
-        self.session_fits_[session.name] = self.readout_from_stats(stats, session)
-        return self
+        fit = self.session_fits_.get(session.name)
+        return fit is not None and _same_recording(fit, session)
 
     def readout_from_stats(self, stats: SessionStats, session: Session) -> SessionFit:
         """A session's readout from its statistics (all blocks summed), ``W`` fixed.
@@ -655,8 +715,20 @@ class ShaReD:
 
     # -- using the model -------------------------------------------------------------------
     def _check_fitted(self) -> None:
-        if not hasattr(self, "coef_"):
-            raise RuntimeError("this ShaReD model is not fitted yet; call fit(cohort) first")
+        if "coef_" not in self.__dict__:
+            raise NotFittedError(
+                f"this {type(self).__name__} model is not fitted yet; call fit(cohort) first"
+            )
+
+    def __getattr__(self, name: str) -> Any:
+        # only called for attributes that do not exist: a learned attribute (``loadings_``,
+        # ``coef_``, ...) asked for before fit is a NotFittedError (an AttributeError too)
+        if name.endswith("_") and not name.startswith("_") and "coef_" not in self.__dict__:
+            raise NotFittedError(
+                f"{name}: this {type(self).__name__} model is not fitted yet; call fit(cohort) "
+                "first"
+            )
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def _check_features(self, session: Session) -> None:
         if session.feature_names != self.feature_names_:
@@ -667,6 +739,14 @@ class ShaReD:
             )
 
     def _session_fit_for(self, session: Session) -> SessionFit:
+        """The stored readout of a session, checked to belong to its recording.
+
+        A session named by its position (it was given no name) must be the very recording the
+        readout was fitted on (same fingerprint): another animal that happens to take the same
+        position in its cohort must never receive a training animal's readout. A session named
+        by the user may be other data of the same neurons (e.g. a held-out part): its neuron
+        names must match.
+        """
         self._check_fitted()
         fit = self.session_fits_.get(session.name)
         if fit is None:
@@ -678,6 +758,23 @@ class ShaReD:
             raise DataError(
                 f"session {session.name!r} has {session.n_neurons} neurons but its "
                 f"readout was fitted on {len(fit.neuron_names)}"
+            )
+        if tuple(fit.neuron_names) != tuple(session.neuron_names):
+            differ = [
+                (a, b)
+                for a, b in zip(session.neuron_names, fit.neuron_names, strict=True)
+                if a != b
+            ]
+            raise DataError(
+                f"session {session.name!r}: its neurons are not those its readout was fitted on "
+                f"(first differences, session vs readout: {differ[:3]})"
+            )
+        if session.named_by_position and not _same_recording(fit, session):
+            raise DataError(
+                f"session {session.name!r} was given no name, so it is named by its position in "
+                "the cohort, and it is not the recording the model's readout "
+                f"{session.name!r} was fitted on ({_difference(fit, session)}): that readout "
+                "belongs to another animal. " + _naming_advice(session)
             )
         return fit
 
@@ -726,6 +823,8 @@ class ShaReD:
         """
         phi, valid = self._design(session)
         fit = self.session_fits_.get(session.name)
+        if fit is not None and session.named_by_position and not _same_recording(fit, session):
+            fit = None  # another recording that took a training session's position
         mean = fit.mean_phi if fit is not None else np.nanmean(phi[valid], axis=0)
         Z = ((phi - mean) * self._column_scale) @ self.coef_
         return xr.DataArray(
@@ -777,6 +876,7 @@ class ShaReD:
         Scores
             ``.neuron``, ``.session`` and ``.pooled`` R²; ``float(scores)`` is the pooled one.
         """
+        self._check_fitted()
         cohort = as_cohort(data)
         sse, sst, neurons = [], [], []
         for session in cohort:
@@ -836,3 +936,84 @@ def _same(a: Any, b: Any) -> bool:
         return bool(a == b)
     except (TypeError, ValueError):
         return a is b
+
+
+# -- argument checks and session identity ------------------------------------------------------
+def _is_int(v: Any, lowest: int) -> bool:
+    """An integer (not a bool) of at least ``lowest``."""
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool | np.bool_) and v >= lowest
+
+
+def _is_real(v: Any, lowest: float) -> bool:
+    """A finite real number (not a bool) of at least ``lowest``."""
+    return (
+        isinstance(v, numbers.Real)
+        and not isinstance(v, bool | np.bool_)
+        and bool(np.isfinite(v))
+        and v >= lowest
+    )
+
+
+def _check_window(expansion: TemporalExpansion, cohort: Cohort) -> None:
+    """Refuse lags that reach beyond every recording, before any statistics are allocated.
+
+    With ``edges="drop"`` such a session has no complete window (the statistics pass names it);
+    with every feature zero-padded, a lag as long as the longest segment only ever reads
+    behavior outside it (a column of zeros), and the ``q x q`` statistics of a window of
+    millions of lags would not fit in memory.
+    """
+    if not expansion.pads_all:
+        return
+    longest = max(
+        s.n_samples
+        if s.segments is None
+        else int(np.max(np.diff(np.flatnonzero(np.r_[True, np.diff(s.segments) != 0, True]))))
+        for s in cohort
+    )
+    reach = int(np.max(np.abs(expansion.lags)))
+    if reach >= longest:
+        lo, hi = expansion.window
+        raise DataError(
+            f"lags {lo}..{hi} reach {reach} samples, but the longest segment of the cohort has "
+            f"{longest} samples: a lag of {longest} samples or more only reads behavior "
+            "outside the segment (zero with edges='zero') and carries nothing; use lags "
+            f"shorter than {longest} samples"
+        )
+
+
+def _known_fingerprint(session: Session) -> str:
+    """The session's fingerprint, or ``""`` for a metadata-only copy made without one."""
+    try:
+        return session.fingerprint
+    except DataError:
+        return ""
+
+
+def _same_recording(fit: SessionFit, session: Session) -> bool:
+    """Whether a stored readout was fitted on this session's recording."""
+    if fit.fingerprint:
+        mine = _known_fingerprint(session)
+        return not mine or mine == fit.fingerprint
+    # readouts of older model files: only the neurons can be compared
+    return tuple(fit.neuron_names) == tuple(session.neuron_names)
+
+
+def _difference(fit: SessionFit, session: Session) -> str:
+    """How a session's recording differs from the one a readout was fitted on, in words."""
+    theirs = fit.fingerprint.split(":")[0] if fit.fingerprint else "?"
+    mine = _known_fingerprint(session).split(":")[0]
+    if tuple(fit.neuron_names) != tuple(session.neuron_names):
+        return f"other neurons: {len(fit.neuron_names)} vs {session.n_neurons}"
+    if theirs != mine:
+        return f"samples x neurons {theirs} then, {mine} now"
+    return f"same shape {mine} but other values"
+
+
+def _naming_advice(session: Session) -> str:
+    how = (
+        "Unnamed sessions are named by their position (session0, session1, ...): name "
+        "each recording (Session(..., name='m7'))"
+        if session.named_by_position
+        else "Give the new recording its own name"
+    )
+    return how + " and call fit_readout(session) for a new animal"
