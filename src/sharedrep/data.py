@@ -71,7 +71,13 @@ def _as_table(
         if hasattr(values, "dtype"):
             check_dtype(values.dtype, where)
     else:
-        values = real_values(np.asarray(data), where)
+        values = np.asarray(data)
+        if values.ndim == 0:  # a scalar, a dict, None ...: not samples
+            raise DataError(
+                f"{where} must be an array, DataFrame or DataArray of samples, got a "
+                f"{type(data).__name__}"
+            )
+        values = real_values(values, where)
     if values.ndim == 1:
         values = values[:, None] if isinstance(values, np.ndarray) else np.asarray(values)[:, None]
     if values.ndim != 2:
@@ -322,8 +328,9 @@ class Session:
         if seg.dtype.kind == "f" and not np.all(np.isfinite(seg)):
             i = int(np.flatnonzero(~np.isfinite(seg))[0])
             raise DataError(
-                f"session {label!r}: segments contain NaN or inf (first at sample {i}); label "
-                "every sample"
+                f"session {label!r}: segments contain NaN, inf or missing labels (first at "
+                f"sample {i}); label every sample (e.g. a label of its own for samples between "
+                "trials)"
             )
         if seg.dtype.kind == "c":
             raise DataError(f"session {label!r}: segments are complex numbers; use labels")

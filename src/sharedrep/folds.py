@@ -180,10 +180,10 @@ def check_fold_sizes(
         if not small.size:
             continue
         k, total = int(small[0]), int(c.sum())
-        unit = f"{int(s.segments.max()) + 1} segments" if s.segments is not None else "samples"
+        unit = f" in {int(s.segments.max()) + 1} segments" if s.segments is not None else ""
         raise DataError(
             f"{what}={n_folds} is too many for session {s.name!r}: fold {k} holds "
             f"{int(c[k])} analysed sample(s), and scoring a held-out fold needs at least "
-            f"{MIN_FOLD_SAMPLES} (the session has {s.n_samples} samples in {unit}, {total} "
+            f"{MIN_FOLD_SAMPLES} (the session has {s.n_samples} samples{unit}, {total} "
             f"analysed with these lags); use fewer {what}"
         )

@@ -62,6 +62,9 @@ class _Piece:
     fill: np.ndarray  # the value of "zero" of zero-padded features in the block's coordinates
 
 
+# non-finite products are checked and explained below (_not_finite); numpy's warnings about
+# them would only come first, as noise
+@np.errstate(over="ignore", invalid="ignore")
 def compute_stats(
     session: Session,
     expansion: TemporalExpansion,
