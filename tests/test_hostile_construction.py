@@ -119,6 +119,13 @@ def test_nullable_boolean_and_float_columns_read_as_float64():
     np.testing.assert_array_equal(s.behavior[:, 1], X[:, 1])
 
 
+def test_boolean_next_to_float_columns_read_as_float64():
+    df = pd.DataFrame({"cue": np.arange(T) % 3 == 0, "lever": X[:, 1]})
+    s = session(df)
+    assert s.behavior.dtype == np.float64
+    np.testing.assert_array_equal(s.behavior, np.column_stack([np.arange(T) % 3 == 0, X[:, 1]]))
+
+
 def test_object_column_of_numbers_and_none_is_converted_exactly():
     col = list(X[:, 0])
     col[4] = None

@@ -145,7 +145,9 @@ def real_frame(frame: pd.DataFrame, where: str, names: Any) -> np.ndarray:
         else:  # pandas' string, datetime-with-timezone, interval, period ... types
             raise DataError(f"{label} has dtype {dt}; a recording holds {ACCEPTED}")
     if not convert:
-        return frame.to_numpy()
+        values = frame.to_numpy()
+        # columns of several kinds (booleans next to floats) come out as objects: as floats
+        return frame.to_numpy(dtype=float) if values.dtype.kind == "O" else values
     columns = [
         frame.iloc[:, j].to_numpy(dtype=float) if c is None else c for j, c in enumerate(columns)
     ]

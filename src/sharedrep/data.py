@@ -229,6 +229,19 @@ class Session:
         Samples that enter the analysis (all True unless ``nan_policy="omit"`` removed some).
     n_omitted : int
         Number of samples excluded because of non-finite values.
+    fingerprint : str
+        Identifies the neural recording (see :attr:`fingerprint`).
+    named_by_position : bool
+        The session was given no name and a :class:`Cohort` named it ``session<i>``.
+
+    Notes
+    -----
+    Values are real numbers (booleans, integers, floats; pandas nullable and object columns of
+    numbers are read as float64 with ``pd.NA`` as NaN); complex numbers, text, dates and
+    categorical columns are refused (:mod:`sharedrep._dtypes`). Samples are paired by position:
+    inputs that carry time labels (a DataFrame index, a DataArray coordinate, a Series of
+    segments or trial times) must carry the same ones, or the session is refused; nothing is
+    reindexed.
 
     Examples
     --------

@@ -267,17 +267,23 @@ class ZarrSource(ArraySource):
     def _check_chunks(self, arr: Any, key: Any) -> None:
         """Refuse a read that touches a chunk absent from the store (zarr would fill it)."""
         n = self._stored[0][0]
-        if isinstance(key, slice):
-            rows = np.arange(n)[key]
-        elif isinstance(key, int | np.integer):
-            rows = np.array([int(key) % n]) if n else np.zeros(0, dtype=int)
-        else:
-            rows = np.unique(np.asarray(key, dtype=np.int64) % max(n, 1))
-        if rows.size == 0:
-            return
         grid = getattr(arr, "shards", None) or arr.chunks  # stored objects: shards if sharded
+        if isinstance(key, slice):
+            rows = range(n)[key]  # lazy: no index array for a long recording
+            if not len(rows):
+                return
+            step = rows.step if rows.step > 0 else -rows.step
+            if step == 1:
+                lo, hi = min(rows[0], rows[-1]), max(rows[0], rows[-1])
+                blocks = list(range(lo // grid[0], hi // grid[0] + 1))
+            else:
+                blocks = sorted({r // grid[0] for r in rows})
+        elif isinstance(key, int | np.integer):
+            blocks = [(int(key) % n) // grid[0]] if n else []
+        else:
+            blocks = np.unique((np.asarray(key, dtype=np.int64) % max(n, 1)) // grid[0]).tolist()
         across = [range(-(-m // c)) for m, c in zip(arr.shape[1:], grid[1:], strict=True)]
-        for i in np.unique(rows // grid[0]).tolist():
+        for i in blocks:
             for rest in _product(across):
                 coords = (i, *rest)
                 if _chunk_stored(arr, self.store, self.path, coords):

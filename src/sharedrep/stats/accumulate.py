@@ -15,8 +15,10 @@ holding NaN) or to an overflow of the data's scale.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -62,9 +64,19 @@ class _Piece:
     fill: np.ndarray  # the value of "zero" of zero-padded features in the block's coordinates
 
 
-# non-finite products are checked and explained below (_not_finite); numpy's warnings about
-# them would only come first, as noise
-@np.errstate(over="ignore", invalid="ignore")
+def _explained_not_warned(fn: Callable[..., SessionStats]) -> Callable[..., SessionStats]:
+    """Run ``fn`` without numpy's overflow/invalid warnings: the pass checks its products and
+    explains a non-finite one (:func:`_not_finite`); numpy's warning would only come first."""
+
+    @functools.wraps(fn)
+    def inner(*args: Any, **kwargs: Any) -> SessionStats:
+        with np.errstate(over="ignore", invalid="ignore"):  # a new state per call: thread-safe
+            return fn(*args, **kwargs)
+
+    return inner
+
+
+@_explained_not_warned
 def compute_stats(
     session: Session,
     expansion: TemporalExpansion,
