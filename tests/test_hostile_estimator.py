@@ -224,6 +224,18 @@ def test_other_neurons_under_a_known_name_are_refused(model, cohort):
         model.predict(fewer)
 
 
+def test_statistics_of_a_model_refuse_namesakes_of_its_sessions(unnamed):
+    _, m, new = unnamed
+    with pytest.raises(DataError, match=r"session 'session0' was given no name"):
+        sr.bootstrap_loadings(m, new, n_boot=2)
+    labelled = sr.Cohort(
+        [s.replace(condition=c) for s, c in zip(new, ["a", "b", "a"], strict=True)]
+    )
+    assert all(s.named_by_position for s in labelled)  # replace() kept the positional names
+    with pytest.raises(DataError, match=r"session 'session0' was given no name"):
+        sr.compare_conditions(m, labelled, n_perm=10, n_null=19, cross_fit="none")
+
+
 def test_transform_of_another_recording_uses_its_own_mean(unnamed):
     train, m, new = unnamed
     z = m.transform(new[0]).to_numpy()

@@ -22,6 +22,13 @@ def _unwrap(model: Any) -> ShaReD:
     return model
 
 
+def _check_readouts(model: ShaReD, cohort: Any) -> None:
+    """Every session of ``cohort`` has a readout of its own recording in ``model`` (an unnamed
+    session that took a training session's position does not: see ``ShaReD.fit_readout``)."""
+    for s in cohort:
+        model._session_fit_for(s)
+
+
 def _aux_params(model: ShaReD) -> dict[str, Any]:
     """The model's parameters for auxiliary refits (cross-fitting, bootstrap, folds).
 

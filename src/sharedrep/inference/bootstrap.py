@@ -12,7 +12,16 @@ from ..data import Cohort, Session, as_cohort
 from ..errors import DataError, SharedRepWarning
 from ..estimator import ShaReD
 from ..stats import SessionStats
-from ._common import _align, _aux_params, _filters, _unwrap, check_count, check_fraction, check_seed
+from ._common import (
+    _align,
+    _aux_params,
+    _check_readouts,
+    _filters,
+    _unwrap,
+    check_count,
+    check_fraction,
+    check_seed,
+)
 
 
 def peak_lag(loadings: xr.DataArray) -> xr.DataArray:
@@ -93,6 +102,7 @@ def bootstrap_loadings(
     S = len(cohort)
     if S < 2:
         raise DataError("bootstrap over sessions needs at least two sessions")
+    _check_readouts(model, cohort)  # the sessions the model was fitted on, not namesakes
     if stats is None:
         stats = model.statistics(cohort)
     stats = [st.total() for st in stats]

@@ -28,7 +28,7 @@ def _session_filters(model: ShaReD, cohort: Cohort, stats: Sequence[SessionStats
     std = model.standardize_like_fit(stats, warn=False)
     act = std.active
     C = model._ridge_cov(std)  # (S, q', q')
-    V = [model.session_fits_[s.name].readout for s in cohort]
+    V = [model._session_fit_for(s).readout for s in cohort]  # each recording's own readout
     AV = np.stack([A[act] @ v.T for A, v in zip(std.cross, V, strict=True)])  # (S, q', d)
     VV = np.stack([v @ v.T for v in V])  # (S, d, d)
     W = np.zeros((len(V), *model.coef_.shape))
