@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -12,6 +11,15 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ._guards import (
+    check_window,
+    describe_difference,
+    is_int,
+    is_real,
+    known_fingerprint,
+    naming_advice,
+    same_recording,
+)
 from ._threads import single_blas_thread
 from .backend import cohort_stats
 from .data import Cohort, Session, as_cohort
@@ -274,12 +282,12 @@ class ShaReD:
 
     def _check_params(self, feature_names: Sequence[str]) -> TemporalExpansion:
         """Validate the parameters; the temporal expansion for these behavioral features."""
-        if not _is_int(self.n_components, 0):
+        if not is_int(self.n_components, 0):
             raise ValueError(
                 f"n_components must be a non-negative integer (0: no shared component, the "
                 f"model of intercepts and nuisance regressors), got {self.n_components!r}"
             )
-        if not _is_real(self.alpha, 0.0):
+        if not is_real(self.alpha, 0.0):
             raise ValueError(f"alpha must be a non-negative number, got {self.alpha!r}")
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
@@ -287,19 +295,19 @@ class ShaReD:
             raise ValueError(
                 f"weights must be one of {WEIGHTINGS} or explicit weights, got {self.weights!r}"
             )
-        if not (_is_real(self.whiten_alpha, 0.0) and self.whiten_alpha > 0):
+        if not (is_real(self.whiten_alpha, 0.0) and self.whiten_alpha > 0):
             raise ValueError(f"whiten_alpha must be a positive number, got {self.whiten_alpha!r}")
-        if not _is_int(self.drift, 0):
+        if not is_int(self.drift, 0):
             raise ValueError(f"drift must be a non-negative integer, got {self.drift!r}")
         if not isinstance(self.zscore, bool | np.bool_):
             raise ValueError(f"zscore must be True or False, got {self.zscore!r}")
-        if not _is_int(self.max_iter, 1):
+        if not is_int(self.max_iter, 1):
             raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
-        if not _is_real(self.tol, 0.0):
+        if not is_real(self.tol, 0.0):
             raise ValueError(f"tol must be a non-negative number, got {self.tol!r}")
-        if not _is_int(self.n_restarts, 0):
+        if not is_int(self.n_restarts, 0):
             raise ValueError(f"n_restarts must be a non-negative integer, got {self.n_restarts!r}")
-        if not (self.random_state is None or _is_int(self.random_state, 0)):
+        if not (self.random_state is None or is_int(self.random_state, 0)):
             raise ValueError(
                 f"random_state must be a non-negative integer or None, got {self.random_state!r}"
             )
@@ -331,7 +339,7 @@ class ShaReD:
         """
         cohort = as_cohort(cohort)
         expansion = self._check_params(cohort.feature_names)
-        _check_window(expansion, cohort)
+        check_window(expansion, cohort)
         return cohort_stats(
             cohort,
             expansion,
@@ -566,7 +574,7 @@ class ShaReD:
             session.neuron_names,
             session.subject,
             session.condition,
-            fingerprint=_known_fingerprint(session),
+            fingerprint=known_fingerprint(session),
         )
         if not stats.n_nuisance:
             return fit
@@ -636,11 +644,13 @@ class ShaReD:
         if not isinstance(replace, bool | np.bool_):
             raise ValueError(f"replace must be True or False, got {replace!r}")
         old = self.session_fits_.get(session.name)
-        if old is not None and not replace and not _same_recording(old, session):
+        if old is not None and not replace and not same_recording(old, session):
             raise DataError(
                 f"session {session.name!r}: the model already holds a readout under this name, "
-                f"fitted on another recording ({_difference(old, session)}); fit_readout would "
-                "replace it. " + _naming_advice(session) + "; or pass replace=True to replace it"
+                f"fitted on another recording ({describe_difference(old, session)}); "
+                "fit_readout would replace it. "
+                + naming_advice(session)
+                + "; or pass replace=True to replace it"
             )
         stats = compute_stats(
             session, self.expansion_, chunk_size=self.chunk_size, drift=int(self.drift)
@@ -666,7 +676,7 @@ class ShaReD:
         """
         self._check_fitted()
         fit = self.session_fits_.get(session.name)
-        return fit is not None and _same_recording(fit, session)
+        return fit is not None and same_recording(fit, session)
 
     def readout_from_stats(self, stats: SessionStats, session: Session) -> SessionFit:
         """A session's readout from its statistics (all blocks summed), ``W`` fixed.
@@ -769,12 +779,12 @@ class ShaReD:
                 f"session {session.name!r}: its neurons are not those its readout was fitted on "
                 f"(first differences, session vs readout: {differ[:3]})"
             )
-        if session.named_by_position and not _same_recording(fit, session):
+        if session.named_by_position and not same_recording(fit, session):
             raise DataError(
                 f"session {session.name!r} was given no name, so it is named by its position in "
                 "the cohort, and it is not the recording the model's readout "
-                f"{session.name!r} was fitted on ({_difference(fit, session)}): that readout "
-                "belongs to another animal. " + _naming_advice(session)
+                f"{session.name!r} was fitted on ({describe_difference(fit, session)}): that "
+                "readout belongs to another animal. " + naming_advice(session)
             )
         return fit
 
@@ -823,7 +833,7 @@ class ShaReD:
         """
         phi, valid = self._design(session)
         fit = self.session_fits_.get(session.name)
-        if fit is not None and session.named_by_position and not _same_recording(fit, session):
+        if fit is not None and session.named_by_position and not same_recording(fit, session):
             fit = None  # another recording that took a training session's position
         mean = fit.mean_phi if fit is not None else np.nanmean(phi[valid], axis=0)
         Z = ((phi - mean) * self._column_scale) @ self.coef_
@@ -936,84 +946,3 @@ def _same(a: Any, b: Any) -> bool:
         return bool(a == b)
     except (TypeError, ValueError):
         return a is b
-
-
-# -- argument checks and session identity ------------------------------------------------------
-def _is_int(v: Any, lowest: int) -> bool:
-    """An integer (not a bool) of at least ``lowest``."""
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool | np.bool_) and v >= lowest
-
-
-def _is_real(v: Any, lowest: float) -> bool:
-    """A finite real number (not a bool) of at least ``lowest``."""
-    return (
-        isinstance(v, numbers.Real)
-        and not isinstance(v, bool | np.bool_)
-        and bool(np.isfinite(v))
-        and v >= lowest
-    )
-
-
-def _check_window(expansion: TemporalExpansion, cohort: Cohort) -> None:
-    """Refuse lags that reach beyond every recording, before any statistics are allocated.
-
-    With ``edges="drop"`` such a session has no complete window (the statistics pass names it);
-    with every feature zero-padded, a lag as long as the longest segment only ever reads
-    behavior outside it (a column of zeros), and the ``q x q`` statistics of a window of
-    millions of lags would not fit in memory.
-    """
-    if not expansion.pads_all:
-        return
-    longest = max(
-        s.n_samples
-        if s.segments is None
-        else int(np.max(np.diff(np.flatnonzero(np.r_[True, np.diff(s.segments) != 0, True]))))
-        for s in cohort
-    )
-    reach = int(np.max(np.abs(expansion.lags)))
-    if reach >= longest:
-        lo, hi = expansion.window
-        raise DataError(
-            f"lags {lo}..{hi} reach {reach} samples, but the longest segment of the cohort has "
-            f"{longest} samples: a lag of {longest} samples or more only reads behavior "
-            "outside the segment (zero with edges='zero') and carries nothing; use lags "
-            f"shorter than {longest} samples"
-        )
-
-
-def _known_fingerprint(session: Session) -> str:
-    """The session's fingerprint, or ``""`` for a metadata-only copy made without one."""
-    try:
-        return session.fingerprint
-    except DataError:
-        return ""
-
-
-def _same_recording(fit: SessionFit, session: Session) -> bool:
-    """Whether a stored readout was fitted on this session's recording."""
-    if fit.fingerprint:
-        mine = _known_fingerprint(session)
-        return not mine or mine == fit.fingerprint
-    # readouts of older model files: only the neurons can be compared
-    return tuple(fit.neuron_names) == tuple(session.neuron_names)
-
-
-def _difference(fit: SessionFit, session: Session) -> str:
-    """How a session's recording differs from the one a readout was fitted on, in words."""
-    theirs = fit.fingerprint.split(":")[0] if fit.fingerprint else "?"
-    mine = _known_fingerprint(session).split(":")[0]
-    if tuple(fit.neuron_names) != tuple(session.neuron_names):
-        return f"other neurons: {len(fit.neuron_names)} vs {session.n_neurons}"
-    if theirs != mine:
-        return f"samples x neurons {theirs} then, {mine} now"
-    return f"same shape {mine} but other values"
-
-
-def _naming_advice(session: Session) -> str:
-    how = (
-        "Unnamed sessions are named by their position (session0, session1, ...): name "
-        "each recording (Session(..., name='m7'))"
-        if session.named_by_position
-        else "Give the new recording its own name"
-    )
-    return how + " and call fit_readout(session) for a new animal"

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .._guards import is_int
 from ..estimator import ShaReD
 from ..selection import CV_TOL
 
@@ -66,11 +67,7 @@ def _filters(model: ShaReD, W: np.ndarray) -> np.ndarray:
 # -- argument checks ---------------------------------------------------------------------------
 def check_count(value: Any, name: str, lowest: int, why: str = "") -> int:
     """``value`` as an int, or a ``ValueError`` naming the argument (bools are not counts)."""
-    if (
-        isinstance(value, numbers.Integral)
-        and not isinstance(value, bool | np.bool_)
-        and value >= lowest
-    ):
+    if is_int(value, lowest):
         return int(value)
     raise ValueError(f"{name} must be an integer >= {lowest}{why}, got {value!r}")
 
