@@ -134,7 +134,7 @@ def test_other_bad_inputs(arrays):
         m.transform(sr.Session(X, Y, name="c", feature_names=["p", "q", "r"]))
     with pytest.raises(sr.DataError, match="session 'a' has behavior features"):
         m.score(sr.Session(X[:, ::-1], Y, name="a", feature_names=["x2", "x1", "x0"]))
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(sr.NotFittedError, match="not fitted"):
         sr.ShaReD().transform(sr.Session(X, Y))
 
 

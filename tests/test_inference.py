@@ -140,7 +140,7 @@ def test_heldout_r2_with_fixed_w_matches_raw_data_refits():
     sst = np.zeros(s.n_neurons)
     for k in range(K):
         m = sr.ShaReD(2, lags=truth.lags).fit(cohort)  # same W; readout refitted below
-        m.fit_readout(_subset(s, lab != k))
+        m.fit_readout(_subset(s, lab != k), replace=True)  # part of a training session
         test = _subset(s, lab == k)
         pred = m.predict(test).to_numpy()
         y = np.asarray(test.neural)
@@ -160,7 +160,7 @@ def test_encoding_map_rejects_bad_arguments():
         sr.encoding_map(model, cohort, n_null=5)
     with pytest.raises(DataError, match="too short for a circular-shift null"):
         sr.encoding_map(model, cohort, n_null=100, min_shift=290)
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(sr.NotFittedError, match="not fitted"):
         sr.encoding_map(sr.ShaReD(2), cohort)
 
 

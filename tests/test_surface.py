@@ -60,6 +60,8 @@ def test_namespace_is_complete_and_cached():
     assert names == set(sr._ATTRIBUTES) | set(sr._SUBMODULES) | {
         "DataError",
         "ModelFileError",
+        "NotFittedError",
+        "OutputError",
         "SharedRepWarning",
         "SourceError",
         "__version__",

@@ -18,7 +18,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .errors import DataError, ModelFileError, SharedRepWarning, SourceError
+from .errors import (
+    DataError,
+    ModelFileError,
+    NotFittedError,
+    OutputError,
+    SharedRepWarning,
+    SourceError,
+)
 
 __version__ = "0.1.0"
 
@@ -85,6 +92,8 @@ __all__ = [
     "EncodingMap",
     "LeverTruth",
     "ModelFileError",
+    "NotFittedError",
+    "OutputError",
     "Scores",
     "Session",
     "SessionFit",

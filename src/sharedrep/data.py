@@ -12,6 +12,7 @@ their statistics are computed, so that constructing a session never reads a larg
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -19,6 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._dtypes import real_values
+from ._inputs import _as_table, _check_aligned, _fingerprint, _labels_index
 from .errors import DataError, SharedRepWarning
 
 __all__ = ["Cohort", "Session"]
@@ -29,55 +32,6 @@ NAN_POLICIES = ("raise", "omit")
 def _is_lazy(a: Any) -> bool:
     """True for array-likes whose values should not be read at construction."""
     return isinstance(a, np.memmap) or not isinstance(a, np.ndarray)
-
-
-def _as_table(
-    data: Any, what: str, session: str, names: Sequence[str] | None
-) -> tuple[Any, tuple[str, ...], np.ndarray | None]:
-    """Return ``(values, column_names, time_index)`` for an array, DataFrame or DataArray."""
-    index = None
-    if isinstance(data, pd.Series):
-        data = data.to_frame()
-    if isinstance(data, pd.DataFrame):
-        names = names if names is not None else [str(c) for c in data.columns]
-        index = np.asarray(data.index)
-        values: Any = data.to_numpy()
-    elif type(data).__name__ == "DataArray":  # xarray, without importing it for plain arrays
-        if data.ndim == 1:
-            data = data.expand_dims("feature", axis=1)
-        if data.ndim != 2:
-            raise DataError(f"session {session!r}: {what} must be 2-D, got dims {data.dims}")
-        if "time" in data.dims and data.dims[0] != "time":
-            data = data.transpose("time", ...)
-        other = data.dims[1]
-        if names is None and other in data.coords:
-            names = [str(v) for v in data.coords[other].values]
-        if data.dims[0] in data.coords:
-            index = np.asarray(data.coords[data.dims[0]].values)
-        values = data.values
-    elif hasattr(data, "shape") and hasattr(data, "__getitem__"):
-        values = data  # numpy, memmap, zarr, h5py: kept by reference
-    else:
-        values = np.asarray(data)
-    if values.ndim == 1:
-        values = values[:, None] if isinstance(values, np.ndarray) else np.asarray(values)[:, None]
-    if values.ndim != 2:
-        raise DataError(
-            f"session {session!r}: {what} must be 2-D (samples x columns), got shape {values.shape}"
-        )
-    if isinstance(values, np.ndarray) and not np.issubdtype(values.dtype, np.number):
-        raise DataError(f"session {session!r}: {what} must be numeric, got dtype {values.dtype}")
-    ncol = values.shape[1]
-    if names is None:
-        prefix = {"behavior": "x", "neural": "n", "covariates": "c"}[what]
-        names = [f"{prefix}{i}" for i in range(ncol)]
-    names = tuple(str(n) for n in names)
-    if len(names) != ncol:
-        raise DataError(f"session {session!r}: {len(names)} {what} names for {ncol} columns")
-    if len(set(names)) != len(names):
-        dup = sorted({n for n in names if names.count(n) > 1})
-        raise DataError(f"session {session!r}: duplicate {what} names {dup}")
-    return values, names, index
 
 
 class _LeftBehind:
@@ -148,6 +102,19 @@ class Session:
         Samples that enter the analysis (all True unless ``nan_policy="omit"`` removed some).
     n_omitted : int
         Number of samples excluded because of non-finite values.
+    fingerprint : str
+        Identifies the neural recording (see :attr:`fingerprint`).
+    named_by_position : bool
+        The session was given no name and a :class:`Cohort` named it ``session<i>``.
+
+    Notes
+    -----
+    Values are real numbers (booleans, integers, floats; pandas nullable and object columns of
+    numbers are read as float64 with ``pd.NA`` as NaN); complex numbers, text, dates and
+    categorical columns are refused (:mod:`sharedrep._dtypes`). Samples are paired by position:
+    inputs that carry time labels (a DataFrame index, a DataArray coordinate, a Series of
+    segments or trial times) must carry the same ones, or the session is refused; nothing is
+    reindexed.
 
     Examples
     --------
@@ -178,6 +145,8 @@ class Session:
         trial_time: Any = None,
         nan_policy: str = "raise",
     ) -> None:
+        if name is not None and not (isinstance(name, str) and name):
+            raise TypeError(f"Session name must be a non-empty str, got {name!r}")
         label = name if name is not None else "<unnamed>"
         if nan_policy not in NAN_POLICIES:
             raise DataError(
@@ -193,23 +162,43 @@ class Session:
                 f"session {label!r}: behavior has {n_b} samples but neural has "
                 f"{n_n}; both must be on the same time base"
             )
-        self.time = time_b if time_b is not None else time_n
+        index = time_b if time_b is not None else time_n
+        self.time = None if index is None else np.asarray(index)
         self.name = name
         self.subject = subject
         self.condition = condition
-        if rate is not None and not (np.isfinite(rate) and rate > 0):
-            raise DataError(f"session {label!r}: rate must be a positive number in Hz, got {rate}")
+        if rate is not None and not (
+            isinstance(rate, numbers.Real)
+            and not isinstance(rate, bool)
+            and np.isfinite(rate)
+            and rate > 0
+        ):
+            raise DataError(
+                f"session {label!r}: rate must be a positive number in Hz, got {rate!r}"
+            )
         self.rate = None if rate is None else float(rate)
         self.metadata = dict(metadata or {})
         self.nan_policy = nan_policy
         self.segments = self._validate_segments(segments, label)
-        self.covariates, self.covariate_names = self._validate_covariates(
+        self.covariates, self.covariate_names, time_c = self._validate_covariates(
             covariates, covariate_names, label
         )
         self.neuron_info = _neuron_table(neuron_info, self.neuron_names, label)
         self.trial_time = self._validate_trial_time(trial_time, label)
+        _check_aligned(
+            [
+                ("behavior", time_b),
+                ("neural", time_n),
+                ("covariates", time_c),
+                ("segments", _labels_index(segments)),
+                ("trial_time", _labels_index(trial_time)),
+            ],
+            label,
+        )
         self.usable = np.ones(n_b, dtype=bool)
         self.n_omitted = 0
+        #: named by its position in a cohort (it was given no name): see ``Cohort``
+        self._named_by_position = False
         if not any(_is_lazy(a) for a in self._arrays()):
             self._check_finite(label)
 
@@ -217,37 +206,51 @@ class Session:
     def _validate_segments(self, segments: Any, label: str) -> np.ndarray | None:
         if segments is None:
             return None
-        seg = np.asarray(segments)
+        seg = segments.to_numpy() if isinstance(segments, pd.Series) else np.asarray(segments)
         if seg.ndim != 1 or seg.shape[0] != self.n_samples:
             raise DataError(
                 f"session {label!r}: segments must have shape ({self.n_samples},), got {seg.shape}"
             )
         if seg.dtype.kind == "f" and not np.all(np.isfinite(seg)):
-            raise DataError(f"session {label!r}: segments contain NaN; label every sample")
+            i = int(np.flatnonzero(~np.isfinite(seg))[0])
+            raise DataError(
+                f"session {label!r}: segments contain NaN, inf or missing labels (first at "
+                f"sample {i}); label every sample (e.g. a label of its own for samples between "
+                "trials)"
+            )
+        if seg.dtype.kind == "c":
+            raise DataError(f"session {label!r}: segments are complex numbers; use labels")
         codes, _ = pd.factorize(seg, sort=False)
+        if (codes < 0).any():  # None, pd.NA or NaN among object labels
+            i = int(np.flatnonzero(codes < 0)[0])
+            raise DataError(
+                f"session {label!r}: segments contain a missing label ({seg[i]!r} at sample "
+                f"{i}); label every sample (e.g. a label of its own for samples between trials)"
+            )
         return codes.astype(np.int64)
 
     def _validate_covariates(
         self, covariates: Any, names: Sequence[str] | None, label: str
-    ) -> tuple[Any, tuple[str, ...]]:
+    ) -> tuple[Any, tuple[str, ...], pd.Index | None]:
         if covariates is None:
             if names:
                 raise DataError(f"session {label!r}: covariate_names given without covariates")
-            return None, ()
-        values, names, _ = _as_table(covariates, "covariates", label, names)
+            return None, (), None
+        values, names, index = _as_table(covariates, "covariates", label, names)
         if values.shape[0] != self.n_samples:
             raise DataError(
                 f"session {label!r}: covariates have {values.shape[0]} samples but the "
                 f"session has {self.n_samples}"
             )
         if values.shape[1] == 0:
-            return None, ()
-        return values, names
+            return None, (), None
+        return values, names, index
 
     def _validate_trial_time(self, trial_time: Any, label: str) -> np.ndarray | None:
         if trial_time is None:
             return None
-        t = np.asarray(trial_time, dtype=float)
+        raw = trial_time.to_numpy() if isinstance(trial_time, pd.Series) else trial_time
+        t = real_values(np.asarray(raw), f"session {label!r}: trial_time").astype(float)
         if t.shape != (self.n_samples,):
             raise DataError(
                 f"session {label!r}: trial_time must have shape ({self.n_samples},), got {t.shape}"
@@ -276,9 +279,12 @@ class Session:
         if self.nan_policy == "raise":
             raise DataError(
                 f"session {label!r}: {int(bad_b.sum())} behavior and {int(bad_n.sum())} neural "
-                f"samples contain NaN or inf (first at sample {int(np.flatnonzero(bad)[0])}); "
-                "clean them or pass nan_policy='omit' to exclude those samples"
+                f"samples contain NaN or inf (or missing values such as pd.NA; first at sample "
+                f"{int(np.flatnonzero(bad)[0])}); clean them or pass nan_policy='omit' to "
+                "exclude those samples"
             )
+        if bad.all():
+            raise DataError(self._nothing_usable(label))
         self.usable = ~bad
         self.n_omitted = int(bad.sum())
         warnings.warn(
@@ -287,6 +293,50 @@ class Session:
             SharedRepWarning,
             stacklevel=3,
         )
+
+    def _nothing_usable(self, label: str) -> str:
+        """Why ``nan_policy='omit'`` would leave no sample: the columns that are never finite."""
+        dead = []
+        for what, values, names in (
+            ("behavior", self.behavior, self.feature_names),
+            ("neural", self.neural, self.neuron_names),
+            ("covariates", self.covariates, self.covariate_names),
+        ):
+            if values is not None:
+                never = ~np.isfinite(np.asarray(values, dtype=float)).any(axis=0)
+                dead += [f"{what} {names[j]!r}" for j in np.flatnonzero(never)]
+        which = (
+            f"{', '.join(dead[:5])}{' ...' if len(dead) > 5 else ''} "
+            f"{'is' if len(dead) == 1 else 'are'} NaN or inf in every sample"
+            if dead
+            else "every sample has a NaN or inf in some column"
+        )
+        return (
+            f"session {label!r}: nan_policy='omit' would exclude all {self.n_samples} samples: "
+            f"{which}; remove {'those columns' if dead else 'the columns at fault'} first"
+        )
+
+    # -- identity ---------------------------------------------------------------------------
+    @property
+    def fingerprint(self) -> str:
+        """A short checksum of the neural recording: ``"<samples>x<neurons>:<hash>"``.
+
+        The hash covers the neuron names and a few rows sampled evenly over the recording (a
+        handful of small reads, also for lazy sources), so two recordings that differ get
+        different fingerprints, whatever their names. A fitted model keeps the fingerprint of
+        each session's recording with its readout and checks it before the readout is used
+        (see :meth:`sharedrep.ShaReD.fit_readout`). Computed once and kept.
+        """
+        cached = self.__dict__.get("_fingerprint")
+        if cached is None:
+            cached = _fingerprint(self.neural, self.neuron_names)
+            self.__dict__["_fingerprint"] = cached
+        return cached
+
+    @property
+    def named_by_position(self) -> bool:
+        """True when the session was given no name and a :class:`Cohort` named it by position."""
+        return bool(self.__dict__.get("_named_by_position", False))
 
     # -- shape ----------------------------------------------------------------------------
     @property
@@ -488,6 +538,7 @@ class Session:
         >>> s.n_samples, s.n_neurons
         (100, 5)
         """
+        self.fingerprint  # noqa: B018 - computed while the data are here; the copy keeps it
         new = object.__new__(Session)
         new.__dict__.update(self.__dict__)
         new.behavior = _LeftBehind(self.behavior.shape, self.name, "behavior")
@@ -504,6 +555,8 @@ class Session:
             if key not in ("name", "subject", "condition", "metadata", "rate"):
                 raise TypeError(f"replace() cannot change {key!r}")
             setattr(new, key, value)
+        if "name" in changes:  # a name given now is the user's, not a position
+            new._named_by_position = False
         return new
 
     def __repr__(self) -> str:
@@ -549,12 +602,23 @@ class Cohort(Sequence[Session]):
         for i, s in enumerate(items):
             if not isinstance(s, Session):
                 raise DataError(f"cohort item {i} is a {type(s).__name__}, not a Session")
-            name = s.name if s.name is not None else f"session{i}"
-            named.append(s.replace(name=name, subject=s.subject or name))
+            if s.name is None:  # named by position: a model checks its recording (fingerprint)
+                name = f"session{i}"
+                s = s.replace(name=name, subject=s.subject or name)
+                s._named_by_position = True
+            else:
+                s = s.replace(subject=s.subject or s.name)
+            named.append(s)
         names = [s.name for s in named]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
-            raise DataError(f"duplicate session names in cohort: {dup}")
+            by_position = [s.name for s in named if s.named_by_position and s.name in dup]
+            note = (
+                f" (unnamed sessions are named by their position: {by_position}; name them)"
+                if by_position
+                else ""
+            )
+            raise DataError(f"duplicate session names in cohort: {dup}{note}")
         ref = named[0]
         for s in named[1:]:
             if s.feature_names != ref.feature_names:

@@ -11,10 +11,19 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ._guards import (
+    check_window,
+    describe_difference,
+    is_int,
+    is_real,
+    known_fingerprint,
+    naming_advice,
+    same_recording,
+)
 from ._threads import single_blas_thread
 from .backend import cohort_stats
 from .data import Cohort, Session, as_cohort
-from .errors import DataError
+from .errors import DataError, NotFittedError
 from .features import TemporalExpansion, resolve_edges
 from .metrics import Scores
 from .solver import SubspaceProblem, canonical_basis, readout
@@ -57,6 +66,10 @@ class SessionFit:
     mean_nu : ndarray, shape (c,)
         Means of the nuisance regressors over the analysed samples.
     nuisance_names : tuple of str
+    fingerprint : str
+        :attr:`Session.fingerprint <sharedrep.data.Session.fingerprint>` of the recording the
+        readout was fitted on (``""`` in model files written before it was kept): a stored
+        readout is never applied to another recording by mistake.
     """
 
     name: str
@@ -71,6 +84,7 @@ class SessionFit:
     nuisance_coef: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     mean_nu: np.ndarray = field(default_factory=lambda: np.zeros(0))
     nuisance_names: tuple[str, ...] = ()
+    fingerprint: str = ""
 
     def coef(self, W: np.ndarray, column_scale: np.ndarray) -> np.ndarray:
         """Map from the unscaled design to neurons in raw units, shape ``(q, n)``."""
@@ -268,12 +282,12 @@ class ShaReD:
 
     def _check_params(self, feature_names: Sequence[str]) -> TemporalExpansion:
         """Validate the parameters; the temporal expansion for these behavioral features."""
-        if not (isinstance(self.n_components, int | np.integer) and self.n_components >= 0):
+        if not is_int(self.n_components, 0):
             raise ValueError(
                 f"n_components must be a non-negative integer (0: no shared component, the "
                 f"model of intercepts and nuisance regressors), got {self.n_components!r}"
             )
-        if not (np.isfinite(self.alpha) and self.alpha >= 0):
+        if not is_real(self.alpha, 0.0):
             raise ValueError(f"alpha must be a non-negative number, got {self.alpha!r}")
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
@@ -281,10 +295,22 @@ class ShaReD:
             raise ValueError(
                 f"weights must be one of {WEIGHTINGS} or explicit weights, got {self.weights!r}"
             )
-        if not self.whiten_alpha > 0:
-            raise ValueError(f"whiten_alpha must be positive, got {self.whiten_alpha!r}")
-        if not (isinstance(self.drift, int | np.integer) and self.drift >= 0):
+        if not (is_real(self.whiten_alpha, 0.0) and self.whiten_alpha > 0):
+            raise ValueError(f"whiten_alpha must be a positive number, got {self.whiten_alpha!r}")
+        if not is_int(self.drift, 0):
             raise ValueError(f"drift must be a non-negative integer, got {self.drift!r}")
+        if not isinstance(self.zscore, bool | np.bool_):
+            raise ValueError(f"zscore must be True or False, got {self.zscore!r}")
+        if not is_int(self.max_iter, 1):
+            raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
+        if not is_real(self.tol, 0.0):
+            raise ValueError(f"tol must be a non-negative number, got {self.tol!r}")
+        if not is_int(self.n_restarts, 0):
+            raise ValueError(f"n_restarts must be a non-negative integer, got {self.n_restarts!r}")
+        if not (self.random_state is None or is_int(self.random_state, 0)):
+            raise ValueError(
+                f"random_state must be a non-negative integer or None, got {self.random_state!r}"
+            )
         zero = resolve_edges(self.edges, feature_names)
         return TemporalExpansion(self.lags, self.n_basis, zero)
 
@@ -313,6 +339,7 @@ class ShaReD:
         """
         cohort = as_cohort(cohort)
         expansion = self._check_params(cohort.feature_names)
+        check_window(expansion, cohort)
         return cohort_stats(
             cohort,
             expansion,
@@ -547,6 +574,7 @@ class ShaReD:
             session.neuron_names,
             session.subject,
             session.condition,
+            fingerprint=known_fingerprint(session),
         )
         if not stats.n_nuisance:
             return fit
@@ -584,13 +612,59 @@ class ShaReD:
         )
 
     # -- new sessions ------------------------------------------------------------------------
-    def fit_readout(self, session: Session) -> ShaReD:
+    def fit_readout(self, session: Session, *, replace: bool = False) -> ShaReD:
         """Fit the readout of a new session with ``W`` unchanged (a new animal).
 
         The session's behavior is scaled by the fitted pooled standard deviations, so its
         latents are in the same units as the training sessions'. The readout is stored under the
-        session's name (replacing one of the same name) and used by :meth:`predict` and
-        :meth:`score`.
+        session's name and used by :meth:`predict` and :meth:`score`.
+
+        Parameters
+        ----------
+        session : Session
+            Give a new animal its own name: a readout already stored under the session's name
+            and fitted on another recording (another :attr:`~sharedrep.Session.fingerprint`;
+            an unnamed session is named by its position, ``session0``, ...) is not replaced
+            unless ``replace=True``. Refitting the readout of the same recording is allowed.
+        replace : bool
+            Replace a stored readout of another recording under the same name.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        DataError
+            A readout of another recording is stored under the session's name (without
+            ``replace``), or the session's behavioral features differ from the model's.
+        """
+        self._check_fitted()
+        self._check_features(session)
+        if not isinstance(replace, bool | np.bool_):
+            raise ValueError(f"replace must be True or False, got {replace!r}")
+        old = self.session_fits_.get(session.name)
+        if old is not None and not replace and not same_recording(old, session):
+            raise DataError(
+                f"session {session.name!r}: the model already holds a readout under this name, "
+                f"fitted on another recording ({describe_difference(old, session)}); "
+                "fit_readout would replace it. "
+                + naming_advice(session)
+                + "; or pass replace=True to replace it"
+            )
+        stats = compute_stats(
+            session, self.expansion_, chunk_size=self.chunk_size, drift=int(self.drift)
+        )
+        self.session_fits_[session.name] = self.readout_from_stats(stats, session)
+        return self
+
+    def has_readout_for(self, session: Session) -> bool:
+        """Whether the model holds a readout fitted on this session's recording.
+
+        True when a readout is stored under the session's name and its recording has the same
+        :attr:`~sharedrep.Session.fingerprint` (for readouts of model files written before
+        fingerprints were kept: the same neuron names). A session of the same name but another
+        recording gives False: :meth:`fit_readout` it (with ``replace=True``).
 
         Parameters
         ----------
@@ -598,15 +672,11 @@ class ShaReD:
 
         Returns
         -------
-        self
+        bool
         """
         self._check_fitted()
-        self._check_features(session)
-        stats = compute_stats(
-            session, self.expansion_, chunk_size=self.chunk_size, drift=int(self.drift)
-        )
-        self.session_fits_[session.name] = self.readout_from_stats(stats, session)
-        return self
+        fit = self.session_fits_.get(session.name)
+        return fit is not None and same_recording(fit, session)
 
     def readout_from_stats(self, stats: SessionStats, session: Session) -> SessionFit:
         """A session's readout from its statistics (all blocks summed), ``W`` fixed.
@@ -655,8 +725,20 @@ class ShaReD:
 
     # -- using the model -------------------------------------------------------------------
     def _check_fitted(self) -> None:
-        if not hasattr(self, "coef_"):
-            raise RuntimeError("this ShaReD model is not fitted yet; call fit(cohort) first")
+        if "coef_" not in self.__dict__:
+            raise NotFittedError(
+                f"this {type(self).__name__} model is not fitted yet; call fit(cohort) first"
+            )
+
+    def __getattr__(self, name: str) -> Any:
+        # only called for attributes that do not exist: a learned attribute (``loadings_``,
+        # ``coef_``, ...) asked for before fit is a NotFittedError (an AttributeError too)
+        if name.endswith("_") and not name.startswith("_") and "coef_" not in self.__dict__:
+            raise NotFittedError(
+                f"{name}: this {type(self).__name__} model is not fitted yet; call fit(cohort) "
+                "first"
+            )
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def _check_features(self, session: Session) -> None:
         if session.feature_names != self.feature_names_:
@@ -667,6 +749,14 @@ class ShaReD:
             )
 
     def _session_fit_for(self, session: Session) -> SessionFit:
+        """The stored readout of a session, checked to belong to its recording.
+
+        A session named by its position (it was given no name) must be the very recording the
+        readout was fitted on (same fingerprint): another animal that happens to take the same
+        position in its cohort must never receive a training animal's readout. A session named
+        by the user may be other data of the same neurons (e.g. a held-out part): its neuron
+        names must match.
+        """
         self._check_fitted()
         fit = self.session_fits_.get(session.name)
         if fit is None:
@@ -678,6 +768,23 @@ class ShaReD:
             raise DataError(
                 f"session {session.name!r} has {session.n_neurons} neurons but its "
                 f"readout was fitted on {len(fit.neuron_names)}"
+            )
+        if tuple(fit.neuron_names) != tuple(session.neuron_names):
+            differ = [
+                (a, b)
+                for a, b in zip(session.neuron_names, fit.neuron_names, strict=True)
+                if a != b
+            ]
+            raise DataError(
+                f"session {session.name!r}: its neurons are not those its readout was fitted on "
+                f"(first differences, session vs readout: {differ[:3]})"
+            )
+        if session.named_by_position and not same_recording(fit, session):
+            raise DataError(
+                f"session {session.name!r} was given no name, so it is named by its position in "
+                "the cohort, and it is not the recording the model's readout "
+                f"{session.name!r} was fitted on ({describe_difference(fit, session)}): that "
+                "readout belongs to another animal. " + naming_advice(session)
             )
         return fit
 
@@ -726,6 +833,8 @@ class ShaReD:
         """
         phi, valid = self._design(session)
         fit = self.session_fits_.get(session.name)
+        if fit is not None and session.named_by_position and not same_recording(fit, session):
+            fit = None  # another recording that took a training session's position
         mean = fit.mean_phi if fit is not None else np.nanmean(phi[valid], axis=0)
         Z = ((phi - mean) * self._column_scale) @ self.coef_
         return xr.DataArray(
@@ -777,6 +886,7 @@ class ShaReD:
         Scores
             ``.neuron``, ``.session`` and ``.pooled`` R²; ``float(scores)`` is the pooled one.
         """
+        self._check_fitted()
         cohort = as_cohort(data)
         sse, sst, neurons = [], [], []
         for session in cohort:

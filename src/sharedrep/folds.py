@@ -28,7 +28,17 @@ import numpy as np
 from .data import Cohort, Session
 from .errors import DataError
 
-__all__ = ["SPLITS", "check_split", "cohort_fold_labels", "fold_labels", "split_name"]
+__all__ = [
+    "SPLITS",
+    "check_fold_sizes",
+    "check_split",
+    "cohort_fold_labels",
+    "fold_labels",
+    "split_name",
+]
+
+#: analysed samples a held-out fold needs for its R² (a variance about its own mean)
+MIN_FOLD_SAMPLES = 2
 
 SPLITS = ("auto", "interleaved", "blocks")
 
@@ -142,3 +152,38 @@ def describe_split(split: Any, sessions: Sequence[Session]) -> str:
         "labels": "explicit fold labels",
     }
     return " and ".join(words[r] for r in rules)
+
+
+def check_fold_sizes(
+    cohort: Cohort, counts: Sequence[np.ndarray], n_folds: int, what: str = "folds"
+) -> None:
+    """Refuse folds too small to be scored: each needs ``MIN_FOLD_SAMPLES`` analysed samples.
+
+    Parameters
+    ----------
+    cohort : Cohort
+    counts : sequence of ndarray, shape (n_folds,)
+        Per session, the analysed samples (valid rows) of each fold.
+    n_folds : int
+    what : str
+        The argument that set the number of folds, for the message (``"folds"``,
+        ``"n_blocks"``).
+
+    Raises
+    ------
+    DataError
+        Naming the session, the fold, its size, and the number of folds the session allows.
+    """
+    for s, c in zip(cohort, counts, strict=True):
+        c = np.asarray(c)
+        small = np.flatnonzero(c < MIN_FOLD_SAMPLES)
+        if not small.size:
+            continue
+        k, total = int(small[0]), int(c.sum())
+        unit = f" in {int(s.segments.max()) + 1} segments" if s.segments is not None else ""
+        raise DataError(
+            f"{what}={n_folds} is too many for session {s.name!r}: fold {k} holds "
+            f"{int(c[k])} analysed sample(s), and scoring a held-out fold needs at least "
+            f"{MIN_FOLD_SAMPLES} (the session has {s.n_samples} samples{unit}, {total} "
+            f"analysed with these lags); use fewer {what}"
+        )

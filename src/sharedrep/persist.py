@@ -46,7 +46,6 @@ import datetime as _dt
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import fields
 from pathlib import Path
@@ -56,6 +55,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ._files import atomic_write
 from .errors import ModelFileError
 from .estimator import SessionFit, ShaReD
 from .features import TemporalExpansion
@@ -208,8 +208,9 @@ def _sha256(a: np.ndarray) -> str:
 def save_model(model: Any, path: str | os.PathLike[str]) -> Path:
     """Write a model to ``path`` in the sharedrep model format (see the module docstring).
 
-    The file is written to a temporary name in the same folder and renamed, so an interrupted
-    save never leaves a half-written file under ``path``.
+    The file is written to a temporary name in the same folder, synced to disk and renamed, so
+    an interrupted or failed save never leaves a half-written file under ``path`` (a file
+    already there keeps its content). It is created with the user's umask, like any file.
 
     Parameters
     ----------
@@ -227,6 +228,9 @@ def save_model(model: Any, path: str | os.PathLike[str]) -> Path:
     ------
     ModelFileError
         An attribute holds a value the format cannot store without pickle (named in the message).
+    OutputError
+        The file could not be written (full disk, read-only folder, ...): names it, with the
+        cause; nothing is left under ``path``.
     """
     cls = type(model).__name__
     if _MODEL_CLASSES.get(cls) is not type(model):
@@ -260,14 +264,8 @@ def save_model(model: Any, path: str | os.PathLike[str]) -> Path:
         **enc.arrays,
     }
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, allow_pickle=False, **members)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "model file") as f:
+        np.savez_compressed(f, allow_pickle=False, **members)
     return path
 
 

@@ -24,10 +24,16 @@ import pandas as pd
 
 from .backend import get_backend
 from .data import Cohort, Session, as_cohort
-from .errors import DataError, SharedRepWarning
+from .errors import DataError, NotFittedError, SharedRepWarning
 from .estimator import SessionFit, ShaReD
 from .features import TemporalExpansion
-from .folds import check_split, cohort_fold_labels, describe_split, fold_labels
+from .folds import (
+    check_fold_sizes,
+    check_split,
+    cohort_fold_labels,
+    describe_split,
+    fold_labels,
+)
 from .metrics import Scores, _r2
 from .solver import readout
 from .stats import SessionStats, StackedStats, stack, standardize
@@ -84,6 +90,7 @@ class FoldStats:
         n_folds: int,
         *,
         split: Any = "auto",
+        what: str = "folds",
     ) -> FoldStats:
         """One chunked pass over every session, keeping the statistics of each fold.
 
@@ -97,18 +104,26 @@ class FoldStats:
             Folds per session (at least 2).
         split : {"auto", "interleaved", "blocks"} or mapping
             How samples are assigned to folds (see :mod:`sharedrep.folds`).
+        what : str
+            The argument that set ``n_folds``, for messages (``"folds"``, ``"n_blocks"``).
 
         Raises
         ------
         DataError
-            A session has fewer segments than folds, or fold labels that do not fit.
+            A session has fewer segments than folds, fold labels that do not fit, or a fold
+            with fewer than two analysed samples.
         """
-        if not (isinstance(n_folds, int | np.integer) and n_folds >= 2):
-            raise ValueError(f"folds must be an integer >= 2, got {n_folds!r}")
+        if not (
+            isinstance(n_folds, int | np.integer)
+            and not isinstance(n_folds, bool | np.bool_)
+            and n_folds >= 2
+        ):
+            raise ValueError(f"{what} must be an integer >= 2, got {n_folds!r}")
         check_split(split)
         cohort = as_cohort(cohort)
         labels = cohort_fold_labels(cohort, int(n_folds), split)
         stats = model.statistics(cohort, folds=labels, n_folds=int(n_folds))
+        check_fold_sizes(cohort, [st.count for st in stats], int(n_folds), what)
         expansion = model._check_params(cohort.feature_names)
         return cls(cohort.without_data(), expansion, stats, split)
 
@@ -343,7 +358,10 @@ def one_se_choice(summary: pd.DataFrame, rule: str = "1se") -> tuple[int, float]
         raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
     ok = summary[np.isfinite(summary["r2"].to_numpy())]
     if ok.empty:
-        raise DataError("cross-validation produced no finite held-out R² (all neurons silent?)")
+        raise DataError(
+            "cross-validation produced no finite held-out R²: every neuron is silent (no "
+            "variance) in every held-out fold"
+        )
     best = ok["r2"].idxmax()
     if rule == "max":
         return int(best[0]), float(best[1])
@@ -834,7 +852,7 @@ class ShaReDCV:
     def best_params_(self) -> dict[str, Any]:
         """The chosen ``{"n_components": ..., "alpha": ...}`` (scikit-learn's name)."""
         if "cv_results_" not in self.__dict__:
-            raise AttributeError("best_params_: this ShaReDCV is not fitted yet; call fit(cohort)")
+            raise NotFittedError("best_params_: this ShaReDCV is not fitted yet; call fit(cohort)")
         return {"n_components": self.n_components_, "alpha": self.alpha_}
 
     def __getattr__(self, name: str) -> Any:
@@ -843,7 +861,7 @@ class ShaReDCV:
             raise AttributeError(name)
         best = self.__dict__.get("best_estimator_")
         if best is None:
-            raise AttributeError(
+            raise NotFittedError(
                 f"{name!r}: this ShaReDCV is not fitted yet; call fit(cohort) first"
             )
         return getattr(best, name)
@@ -1020,6 +1038,12 @@ def transfer(
     if len(cohort) < 2:
         raise DataError("transfer needs at least two sessions (one is left out at a time)")
     fracs = sorted(set(_as_grid(train_fraction, "train_fraction", float)))
+    if not (
+        isinstance(n_blocks, int | np.integer)
+        and not isinstance(n_blocks, bool | np.bool_)
+        and n_blocks >= 2
+    ):
+        raise ValueError(f"n_blocks must be an integer >= 2, got {n_blocks!r}")
     if not (isinstance(folds, int | np.integer) and 2 <= folds <= n_blocks):
         raise ValueError(f"folds must be an integer in 2..n_blocks={n_blocks}, got {folds!r}")
     if n_blocks % folds:
@@ -1038,7 +1062,7 @@ def transfer(
         )
     base = _base_params(estimator, params)
     params_full = {**base, "n_components": int(n_components), "alpha": float(alpha)}
-    fs = FoldStats.compute(cohort, ShaReD(**params_full), n_blocks, split=split)
+    fs = FoldStats.compute(cohort, ShaReD(**params_full), n_blocks, split=split, what="n_blocks")
     totals = fs.total()
     ses_rows, neu_rows = [], []
     for i, s in enumerate(cohort):

@@ -11,6 +11,11 @@ it stores where the data are (a path and a dataset name) and opens them for each
 - a file or store that disappears while a fit runs is an error naming the path
   (:class:`~sharedrep.errors.SourceError`), never silently read as zeros (zarr reads missing
   chunks of an open array as its fill value);
+- every read checks that the stored array still has the shape and dtype it had when the source
+  was opened (a file replaced by a shorter or wider one is named, not read), and a zarr read
+  checks that every chunk it touches is stored (a missing chunk file is an error, not rows of
+  fill values; ``open_zarr(..., missing_chunks="fill")`` accepts arrays written without their
+  empty chunks);
 - memory-mapped pages are released after each chunk, so resident memory stays bounded too.
 
 Opening per read costs a file open and a metadata read (well under a millisecond for ``.npy``
@@ -36,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from ._dtypes import check_dtype
 from .errors import DataError, SourceError
 
 __all__ = [
@@ -48,6 +54,31 @@ __all__ = [
     "open_zarr",
     "portable",
 ]
+
+
+#: what a zarr source does with a chunk absent from its store (see :func:`open_zarr`)
+MISSING_CHUNKS = ("raise", "fill")
+
+
+def _product(ranges: list[range]) -> list[tuple[int, ...]]:
+    """Every combination of the ranges' values (``itertools.product`` as a list)."""
+    from itertools import product
+
+    return list(product(*ranges))
+
+
+def _chunk_stored(arr: Any, store: Any, path: str | None, coords: tuple[int, ...]) -> bool:
+    """Whether the chunk (or shard) at grid ``coords`` of a zarr array is in its store."""
+    meta = getattr(arr, "metadata", None)
+    if meta is not None and hasattr(meta, "encode_chunk_key"):  # zarr 3 (formats 2 and 3)
+        key = meta.encode_chunk_key(coords)
+        if isinstance(store, str):
+            return Path(store, path or "", key).exists()
+        from zarr.core.sync import sync
+
+        return bool(sync(arr.store_path.store.exists(f"{arr.store_path.path}/{key}".lstrip("/"))))
+    key = arr._chunk_key(coords)  # zarr 2
+    return key in (arr.chunk_store if arr.chunk_store is not None else arr.store)
 
 
 class ArraySource:
@@ -72,10 +103,20 @@ class ArraySource:
         self.dtype = np.dtype(dtype)
         if len(shape) not in (1, 2):
             raise DataError(f"{location}: expected a 1-D or 2-D array, got shape {tuple(shape)}")
-        if not np.issubdtype(self.dtype, np.number) and self.dtype != np.bool_:
-            raise DataError(f"{location}: expected numeric data, got dtype {self.dtype}")
+        check_dtype(self.dtype, location)
         self._column = len(shape) == 1
+        self._stored = (tuple(int(v) for v in shape), self.dtype)
         self.shape = (int(shape[0]), 1) if self._column else (int(shape[0]), int(shape[1]))
+
+    def _check_unchanged(self, shape: tuple[int, ...], dtype: Any) -> None:
+        """Refuse to read an array whose shape or dtype changed since the source was opened."""
+        now = (tuple(int(v) for v in shape), np.dtype(dtype))
+        if now != self._stored:
+            raise SourceError(
+                f"{self.location} changed since it was opened: it held shape {self._stored[0]} "
+                f"of {self._stored[1]}, it now holds {now[0]} of {now[1]} (the file was "
+                "replaced or rewritten); build the session again from the new file"
+            )
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -170,7 +211,9 @@ class MemmapSource(ArraySource):
     def _read(self, key: Any) -> np.ndarray:
         # a copy, and no reference kept to the map: it is unmapped on return, so its pages
         # leave the resident set and memory stays at one chunk whatever the file size
-        return np.array(self._map()[key])
+        mapped = self._map()
+        self._check_unchanged(mapped.shape, mapped.dtype)
+        return np.array(mapped[key])
 
     def _exists(self) -> bool:
         return os.path.exists(self.path)
@@ -187,9 +230,16 @@ class ZarrSource(ArraySource):
         Array path inside the store (e.g. ``"neural"`` in a group).
     """
 
-    def __init__(self, store: Any, path: str | None = None) -> None:
+    def __init__(
+        self, store: Any, path: str | None = None, *, missing_chunks: str = "raise"
+    ) -> None:
+        if missing_chunks not in MISSING_CHUNKS:
+            raise ValueError(
+                f"missing_chunks must be one of {MISSING_CHUNKS}, got {missing_chunks!r}"
+            )
         self.store = str(Path(store).resolve()) if isinstance(store, str | os.PathLike) else store
         self.path = path
+        self.missing_chunks = missing_chunks
         self._where = f"{self.store}" + (f" [{path}]" if path else "")
         arr = self._open()
         super().__init__(f"zarr array {self._where}", arr.shape, arr.dtype)
@@ -208,7 +258,45 @@ class ZarrSource(ArraySource):
             raise
 
     def _read(self, key: Any) -> np.ndarray:
-        return np.asarray(self._open()[key])
+        arr = self._open()
+        self._check_unchanged(arr.shape, arr.dtype)
+        if self.missing_chunks == "raise":
+            self._check_chunks(arr, key)
+        return np.asarray(arr[key])
+
+    def _check_chunks(self, arr: Any, key: Any) -> None:
+        """Refuse a read that touches a chunk absent from the store (zarr would fill it)."""
+        n = self._stored[0][0]
+        grid = getattr(arr, "shards", None) or arr.chunks  # stored objects: shards if sharded
+        if isinstance(key, slice):
+            rows = range(n)[key]  # lazy: no index array for a long recording
+            if not len(rows):
+                return
+            step = rows.step if rows.step > 0 else -rows.step
+            if step == 1:
+                lo, hi = min(rows[0], rows[-1]), max(rows[0], rows[-1])
+                blocks = list(range(lo // grid[0], hi // grid[0] + 1))
+            else:
+                blocks = sorted({r // grid[0] for r in rows})
+        elif isinstance(key, int | np.integer):
+            blocks = [(int(key) % n) // grid[0]] if n else []
+        else:
+            blocks = np.unique((np.asarray(key, dtype=np.int64) % max(n, 1)) // grid[0]).tolist()
+        across = [range(-(-m // c)) for m, c in zip(arr.shape[1:], grid[1:], strict=True)]
+        for i in blocks:
+            for rest in _product(across):
+                coords = (i, *rest)
+                if _chunk_stored(arr, self.store, self.path, coords):
+                    continue
+                lo = i * grid[0]
+                hi = min(lo + grid[0], arr.shape[0]) - 1
+                raise SourceError(
+                    f"{self.location}: chunk {'.'.join(map(str, coords))} (samples {lo}..{hi}) "
+                    "is missing from the store, so zarr would read its values as the fill "
+                    "value. Restore the store (an interrupted copy?); if the array was written "
+                    "without the chunks that hold only the fill value (zarr's "
+                    "write_empty_chunks=False), open it with open_zarr(..., missing_chunks='fill')"
+                )
 
     def _exists(self) -> bool:
         if not isinstance(self.store, str):
@@ -245,7 +333,11 @@ class HDF5Source(ArraySource):
             return fn(f[self.dataset])
 
     def _read(self, key: Any) -> np.ndarray:
-        return self._with(lambda ds: ds[key])
+        def read(ds: Any) -> np.ndarray:
+            self._check_unchanged(ds.shape, ds.dtype)
+            return ds[key]
+
+        return self._with(read)
 
     def _exists(self) -> bool:
         return os.path.exists(self.file)
@@ -266,7 +358,7 @@ def open_npy(path: str | os.PathLike) -> MemmapSource:
     return MemmapSource(path)
 
 
-def open_zarr(store: Any, path: str | None = None) -> ZarrSource:
+def open_zarr(store: Any, path: str | None = None, *, missing_chunks: str = "raise") -> ZarrSource:
     """Lazily read a zarr array (a local directory store, or any picklable zarr store).
 
     Parameters
@@ -274,12 +366,18 @@ def open_zarr(store: Any, path: str | None = None) -> ZarrSource:
     store : str, Path or zarr store
     path : str, optional
         Array inside a group, e.g. ``"neural"``.
+    missing_chunks : {"raise", "fill"}
+        A chunk absent from the store: ``"raise"`` (default) refuses the read with a
+        :class:`~sharedrep.errors.SourceError` naming the chunk and its samples (a store copied
+        incompletely would otherwise read as rows of the fill value); ``"fill"`` reads it as
+        the fill value, as zarr does, for arrays written without the chunks that hold only the
+        fill value (zarr's ``write_empty_chunks=False``, its default since zarr 3).
 
     Returns
     -------
     ZarrSource
     """
-    return ZarrSource(store, path)
+    return ZarrSource(store, path, missing_chunks=missing_chunks)
 
 
 def open_hdf5(file: Any, dataset: str | None = None) -> HDF5Source:

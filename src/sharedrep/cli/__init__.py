@@ -6,9 +6,14 @@ report of a saved model on sessions), ``info`` (versions). ``sharedrep <command>
 documents each.
 
 Exit codes (stable, for scripts): 0 success; 1 unexpected failure (a bug: the traceback is
-printed); 2 a user mistake (bad arguments, configuration, data or model file), with a one-line
-message on stderr that names the argument, key, file or session; 130 interrupted (Ctrl-C).
-Progress bars go to stderr, only when it is a terminal and ``--quiet`` is not given.
+printed); 2 a user mistake (bad arguments, configuration, data or model file) or an I/O failure
+(an output folder that is a file, read-only or on a full disk, a file that cannot be read), with
+a one-line message on stderr that names the argument, key, file or session; 130 interrupted
+(Ctrl-C). Progress bars go to stderr, only when it is a terminal and ``--quiet`` is not given.
+
+Output folders (``fit``, ``report``, ``demo``) are checked before the analysis starts, locked
+against a second run into the same folder, written to a staging folder and renamed into place
+when complete (see :mod:`sharedrep.cli._output`): an interrupted run keeps the previous results.
 """
 
 from __future__ import annotations
@@ -187,6 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         PermissionError,
         ValueError,
         KeyError,
+        OSError,  # I/O failures: full disk, read-only folder, a file in the way, ...
     )
     try:
         with warnings.catch_warnings():
@@ -194,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.showwarning = console.warning
             return args.run(args, console)
     except user_errors as err:
-        text = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
+        text = err.args[0] if isinstance(err, KeyError) and err.args else _message(err)
         text = " ".join(str(text).split())  # one line, whatever the message
         text = _cli_terms(text, console.config)
         print(f"sharedrep {args.command}: error: {text}", file=sys.stderr)
@@ -210,3 +216,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILURE
+
+
+def _message(err: BaseException) -> str:
+    """An error's message; an OSError's as "cause: file" rather than "[Errno 28] ...: 'file'"."""
+    if isinstance(err, OSError) and type(err).__str__ is OSError.__str__ and err.strerror:
+        where = f": {err.filename}" if err.filename else ""
+        return f"{err.strerror}{where}"
+    return str(err)

@@ -10,19 +10,25 @@ from typing import Any
 from ._analysis import _statistics, _summary
 from ._console import EXIT_OK, _Console, _Steps
 from ._data import _cluster, _data_files, _inputs, _load, _read_sessions, _select
+from ._output import check_writable, output_folder
 
 
 # -- commands -----------------------------------------------------------------------------------
 def _demo(args: argparse.Namespace, console: _Console) -> int:
-    from .. import simulate
-    from ..reporting import report
-    from ..selection import ShaReDCV
-
     if args.sessions < 3:
         raise ValueError(
             f"--sessions must be at least 3 (two to fit, one new), got {args.sessions}"
         )
     out = Path(args.out)
+    with output_folder(out, "demo") as staging:
+        return _demo_run(args, console, out, staging)
+
+
+def _demo_run(args: argparse.Namespace, console: _Console, out: Path, staging: Path) -> int:
+    from .. import simulate
+    from ..reporting import report
+    from ..selection import ShaReDCV
+
     steps = _Steps(
         console,
         [
@@ -56,10 +62,10 @@ def _demo(args: argparse.Namespace, console: _Console) -> int:
     )
     ceiling = truth.snr / (1 + truth.snr)
     with steps.step("report"):
-        path = report(
+        report(
             model,
             train,
-            out,
+            staging,
             cv=cv,
             encoding=encoding,
             comparison=comparison,
@@ -81,7 +87,7 @@ def _demo(args: argparse.Namespace, console: _Console) -> int:
         f"New animal {new.name!r} (readout only, W unchanged): R² = {held:.3f}  "
         f"(noise ceiling {ceiling:.3f})"
     )
-    console.result(f"Wrote the report {path} and tables in {out / 'tables'}")
+    console.result(f"Wrote the report {out / 'index.html'} and tables in {out / 'tables'}")
     return EXIT_OK
 
 
@@ -95,6 +101,7 @@ def _simulate(args: argparse.Namespace, console: _Console) -> int:
         raise FileExistsError(
             f"{out} already holds .npz files; choose another --out or pass --force to replace them"
         )
+    check_writable(out)  # before simulating: a read-only or full folder fails now
     cohort, truth = simulate.cohort(
         n_sessions=args.sessions,
         n_samples=args.samples,
@@ -151,11 +158,12 @@ def _fit(args: argparse.Namespace, console: _Console) -> int:
 
     cfg = read_config(args.config, output=args.out)
     console.config = str(cfg.source)
-    with _cluster(cfg):
-        return _fit_run(cfg, console)
+    # the output is checked (and locked) before anything is read or computed
+    with output_folder(cfg.output, "fit") as staging, _cluster(cfg):
+        return _fit_run(cfg, console, staging)
 
 
-def _fit_run(cfg: Any, console: _Console) -> int:
+def _fit_run(cfg: Any, console: _Console, staging: Path) -> int:
     from ..reporting import report
     from ..selection import ShaReDCV
 
@@ -202,10 +210,10 @@ def _fit_run(cfg: Any, console: _Console) -> int:
     )
     out = cfg.output
     with steps.step("report"):
-        path = report(
+        report(
             model,
             cohort,
-            out,
+            staging,
             cv=cv,
             encoding=encoding,
             comparison=comparison,
@@ -214,9 +222,9 @@ def _fit_run(cfg: Any, console: _Console) -> int:
             warnings=console.warnings_,
             inputs=_inputs(cfg.source, cohort),
         )
-        model_file = model.save(out / "model.npz")
+        model.save(staging / "model.npz")
         # a record of the run; its relative paths are those of the original file
-        (out / "config.toml").write_text(
+        (staging / "config.toml").write_text(
             f"# copy of {Path(cfg.source).resolve()} (relative paths are relative to its "
             "folder), used by this fit\n" + Path(cfg.source).read_text(encoding="utf-8"),
             encoding="utf-8",
@@ -225,7 +233,8 @@ def _fit_run(cfg: Any, console: _Console) -> int:
     console.say("")
     _summary(console, model, cohort, cv, encoding, boot)
     console.result(
-        f"Wrote the model {model_file}, the report {path} and tables in {out / 'tables'}"
+        f"Wrote the model {out / 'model.npz'}, the report {out / 'index.html'} and tables in "
+        f"{out / 'tables'}"
     )
     return EXIT_OK
 
@@ -239,11 +248,11 @@ def _report(args: argparse.Namespace, console: _Console) -> int:
         console.config = str(cfg.source)
     if not args.data and cfg is None:
         raise ValueError("give session files or folders, or --config to read the fit's sessions")
-    with _cluster(cfg):
-        return _report_run(args, cfg, console)
+    with output_folder(args.out, "report") as staging, _cluster(cfg):
+        return _report_run(args, cfg, console, staging)
 
 
-def _report_run(args: argparse.Namespace, cfg: Any, console: _Console) -> int:
+def _report_run(args: argparse.Namespace, cfg: Any, console: _Console, staging: Path) -> int:
     from ..persist import load
     from ..reporting import report
 
@@ -274,6 +283,12 @@ def _report_run(args: argparse.Namespace, cfg: Any, console: _Console) -> int:
                 f"Session {s.name!r} is new to the model: fitting its readout (W unchanged)"
             )
             model.fit_readout(s)
+        elif not model.has_readout_for(s):  # the report's R² is of the readout on these data
+            console.say(
+                f"Session {s.name!r} is not the recording the model's readout {s.name!r} was "
+                "fitted on: fitting its readout on this recording (W unchanged)"
+            )
+            model.fit_readout(s, replace=True)
     encoding, boot, comparison = _statistics(
         model,
         cohort,
@@ -286,10 +301,10 @@ def _report_run(args: argparse.Namespace, cfg: Any, console: _Console) -> int:
         seed=args.seed,
     )
     with steps.step("report"):
-        path = report(
+        report(
             model,
             cohort,
-            args.out,
+            staging,
             encoding=encoding,
             comparison=comparison,
             bootstrap=boot,
@@ -300,7 +315,7 @@ def _report_run(args: argparse.Namespace, cfg: Any, console: _Console) -> int:
     steps.close()
     console.say("")
     _summary(console, model, cohort, None, encoding, boot)
-    console.result(f"Wrote the report {path}")
+    console.result(f"Wrote the report {Path(args.out) / 'index.html'}")
     return EXIT_OK
 
 

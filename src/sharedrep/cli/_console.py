@@ -15,7 +15,8 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_CODES = """exit codes:
   0    success
   1    unexpected failure (a bug; the traceback is printed)
-  2    user mistake: bad arguments, configuration, data or model file (one-line message)
+  2    user mistake: bad arguments, configuration, data or model file, or an I/O
+       failure (output not writable, full disk); a one-line message
   130  interrupted"""
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from .._guards import is_int
 from ..estimator import ShaReD
 from ..selection import CV_TOL
 
@@ -19,6 +21,13 @@ def _unwrap(model: Any) -> ShaReD:
         raise TypeError(f"expected a fitted ShaReD or ShaReDCV, got {type(model).__name__}")
     model._check_fitted()
     return model
+
+
+def _check_readouts(model: ShaReD, cohort: Any) -> None:
+    """Every session of ``cohort`` has a readout of its own recording in ``model`` (an unnamed
+    session that took a training session's position does not: see ``ShaReD.fit_readout``)."""
+    for s in cohort:
+        model._session_fit_for(s)
 
 
 def _aux_params(model: ShaReD) -> dict[str, Any]:
@@ -53,3 +62,25 @@ def _filters(model: ShaReD, W: np.ndarray) -> np.ndarray:
     p, d = model.n_features_in_, W.shape[-1]
     filt = model.expansion_.lag_matrix(p) @ W
     return filt.reshape(*W.shape[:-2], p, model.expansion_.lags.size, d)
+
+
+# -- argument checks ---------------------------------------------------------------------------
+def check_count(value: Any, name: str, lowest: int, why: str = "") -> int:
+    """``value`` as an int, or a ``ValueError`` naming the argument (bools are not counts)."""
+    if is_int(value, lowest):
+        return int(value)
+    raise ValueError(f"{name} must be an integer >= {lowest}{why}, got {value!r}")
+
+
+def check_seed(seed: Any) -> None:
+    """A seed for ``numpy.random.default_rng``: None or a non-negative integer."""
+    if seed is None:
+        return
+    check_count(seed, "seed", 0, " or None")
+
+
+def check_fraction(value: Any, name: str) -> float:
+    """A number strictly between 0 and 1, or a ``ValueError`` naming the argument."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_) and 0 < value < 1:
+        return float(value)
+    raise ValueError(f"{name} must be a number in (0, 1), got {value!r}")

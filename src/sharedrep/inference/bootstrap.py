@@ -12,7 +12,16 @@ from ..data import Cohort, Session, as_cohort
 from ..errors import DataError, SharedRepWarning
 from ..estimator import ShaReD
 from ..stats import SessionStats
-from ._common import _align, _aux_params, _filters, _unwrap
+from ._common import (
+    _align,
+    _aux_params,
+    _check_readouts,
+    _filters,
+    _unwrap,
+    check_count,
+    check_fraction,
+    check_seed,
+)
 
 
 def peak_lag(loadings: xr.DataArray) -> xr.DataArray:
@@ -31,6 +40,12 @@ def peak_lag(loadings: xr.DataArray) -> xr.DataArray:
     xarray.DataArray, dims (component, ...)
         Peak lag in samples (coordinate ``lag_s`` in seconds when ``loadings`` has it).
     """
+    if not isinstance(loadings, xr.DataArray) or not {"feature", "lag"} <= set(loadings.dims):
+        raise TypeError(
+            "loadings must be an xarray.DataArray with dims 'feature' and 'lag' (e.g. "
+            f"model.loadings_), got {type(loadings).__name__}"
+            + (f" with dims {loadings.dims}" if isinstance(loadings, xr.DataArray) else "")
+        )
     energy = (loadings**2).sum("feature")
     idx = energy.argmax("lag")
     lags = loadings["lag"].to_numpy()
@@ -64,7 +79,7 @@ def bootstrap_loadings(
     cohort : Cohort or list of Session
         At least two sessions.
     n_boot : int
-        Bootstrap resamples.
+        Bootstrap resamples (at least 2; bands from fewer than ~200 are rough).
     ci : float
         Coverage of the percentile bands.
     seed : int, optional
@@ -79,13 +94,15 @@ def bootstrap_loadings(
         ``peak_lag_lower``, ``peak_lag_upper``: the peak lag (samples) and its percentile
         interval; ``samples`` (sample, feature, lag, component): the aligned resamples.
     """
+    n_boot = check_count(n_boot, "n_boot", 2, " (a standard error needs two resamples)")
+    ci = check_fraction(ci, "ci")
+    check_seed(seed)
     model = _unwrap(model)
     cohort = as_cohort(cohort)
     S = len(cohort)
     if S < 2:
         raise DataError("bootstrap over sessions needs at least two sessions")
-    if not 0 < ci < 1:
-        raise ValueError(f"ci must be in (0, 1), got {ci!r}")
+    _check_readouts(model, cohort)  # the sessions the model was fitted on, not namesakes
     if stats is None:
         stats = model.statistics(cohort)
     stats = [st.total() for st in stats]

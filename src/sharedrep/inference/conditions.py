@@ -12,7 +12,7 @@ from ..data import Cohort, Session, as_cohort
 from ..errors import DataError
 from ..estimator import ShaReD
 from ..stats import SessionStats
-from ._common import _filters, _unwrap
+from ._common import _filters, _unwrap, check_count, check_seed
 from .encoding import EncodingMap, encoding_map
 from .permutation import label_permutations
 
@@ -28,7 +28,7 @@ def _session_filters(model: ShaReD, cohort: Cohort, stats: Sequence[SessionStats
     std = model.standardize_like_fit(stats, warn=False)
     act = std.active
     C = model._ridge_cov(std)  # (S, q', q')
-    V = [model.session_fits_[s.name].readout for s in cohort]
+    V = [model._session_fit_for(s).readout for s in cohort]  # each recording's own readout
     AV = np.stack([A[act] @ v.T for A, v in zip(std.cross, V, strict=True)])  # (S, q', d)
     VV = np.stack([v @ v.T for v in V])  # (S, d, d)
     W = np.zeros((len(V), *model.coef_.shape))
@@ -84,6 +84,10 @@ def compare_conditions(
         ``permutation`` (scheme), ``n_perm``, ``fdr``, ``n_sessions`` and ``n_neurons`` per
         condition.
     """
+    n_perm = check_count(n_perm, "n_perm", 1, " (label permutations)")
+    check_seed(seed)
+    if not isinstance(by, str):
+        raise TypeError(f"by must be the name of a session attribute or metadata key, got {by!r}")
     model = _unwrap(model)
     cohort = as_cohort(cohort)
     labels = []

@@ -31,7 +31,15 @@ from ..metrics import _r2
 from ..selection import FoldStats, with_coef
 from ..simulate import principal_angles
 from ..stats import SessionStats
-from ._common import _align, _aux_params, _raw, _unwrap
+from ._common import (
+    _align,
+    _aux_params,
+    _raw,
+    _unwrap,
+    check_count,
+    check_fraction,
+    check_seed,
+)
 from .nulls import _null_stats
 from .permutation import benjamini_hochberg
 
@@ -162,8 +170,10 @@ def encoding_map(
         raise ValueError(f"cross_fit must be one of {CROSS_FITS}, got {cross_fit!r}")
     if not (isinstance(n_null, int | np.integer) and n_null >= 19):
         raise ValueError(f"n_null must be an integer >= 19 (p-values down to 0.05), got {n_null!r}")
-    if not 0 < fdr < 1:
-        raise ValueError(f"fdr must be in (0, 1), got {fdr!r}")
+    fdr = check_fraction(fdr, "fdr")
+    check_seed(seed)
+    if min_shift is not None:
+        check_count(min_shift, "min_shift", 1, " (samples) or None")
     for s in cohort:
         model._check_features(s)
     mode = cross_fit

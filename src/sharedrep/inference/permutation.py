@@ -27,6 +27,10 @@ def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
         dependent tests.
     """
     p = np.asarray(p, dtype=float)
+    outside = np.isfinite(p) & ((p < 0) | (p > 1))
+    if outside.any() or np.isinf(p).any():
+        bad = p[outside | np.isinf(p)]
+        raise ValueError(f"p-values must lie in [0, 1] (NaN: not tested), got {bad[:5].tolist()}")
     q = np.full(p.shape, np.nan)
     ok = np.flatnonzero(np.isfinite(p))
     m = ok.size

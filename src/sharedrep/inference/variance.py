@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -15,7 +16,7 @@ from ..estimator import SessionFit, ShaReD
 from ..metrics import _r2
 from ..selection import RULES, FoldStats
 from ..stats import Partial, SessionStats
-from ._common import _aux_params, _unwrap
+from ._common import _aux_params, _unwrap, check_count
 
 
 def variance_split(
@@ -67,6 +68,16 @@ def variance_split(
     """
     if rule not in RULES:
         raise ValueError(f"rule must be '1se' or 'max', got {rule!r}")
+    max_private = check_count(max_private, "max_private", 0, " (private dimensions tried)")
+    alphas = list(ceiling_alphas) if not isinstance(ceiling_alphas, str) else [ceiling_alphas]
+    if not alphas or not all(
+        isinstance(a, numbers.Real) and not isinstance(a, bool) and np.isfinite(a) and a >= 0
+        for a in alphas
+    ):
+        raise ValueError(
+            f"ceiling_alphas must be a non-empty sequence of non-negative numbers, got "
+            f"{ceiling_alphas!r}"
+        )
     model = _unwrap(model)
     cohort = as_cohort(cohort)
     params = _aux_params(model)

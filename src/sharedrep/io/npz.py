@@ -10,7 +10,9 @@ key                shape        meaning
 ``behavior_names`` (p,)         feature names (default ``x0, x1, ...``)
 ``neuron_names``   (n,)         neuron ids (default ``n0, n1, ...``)
 ``trial``          (T,)         trial id of each sample; ``-1``: outside any trial (each
-                                stretch of ``-1`` is its own segment); all ``-1``: continuous
+                                stretch of ``-1`` is its own segment); all ``-1``: continuous.
+                                An id that occurs again later is the same trial (segment),
+                                as in ``Session(segments=...)``
 ``bin_s``          ()           sample interval in seconds (the rate is ``1 / bin_s``)
 ``time``           (T,)         sample times in seconds (checked against ``bin_s``)
 ``trial_time``     (T,)         time of each sample within its trial, seconds (``trial_time_s``
@@ -33,9 +35,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._files import atomic_write
 from ..data import Session
 from ..errors import DataError
-from ._timebase import _check_times, _measured_rate, _segments
+from ._timebase import _check_times, _measured_rate, _runs
 
 _NPZ_REQUIRED = ("behavior", "neural")
 #: keys with a meaning in the layout; metadata never writes over them
@@ -162,7 +165,10 @@ def read_npz(
         if np.any(trial < -1):
             raise DataError(f"{source}: trial ids must be >= 0, or -1 outside any trial")
         if np.any(trial != -1):
-            segments = _segments(np.arange(trial.size, dtype=float), trial, split_gaps=False)
+            # a trial id is one segment wherever it occurs (as a Session's segments are, so that
+            # write_npz then read_npz gives the same segments and folds); each stretch of -1
+            # samples is a segment of its own
+            segments = np.where(trial >= 0, trial, -2 - _runs(trial < 0))
     behavior_in: Any = behavior
     if time is not None:
         behavior_in = pd.DataFrame(behavior, index=pd.Index(time, name="time"), columns=features)
@@ -234,6 +240,6 @@ def write_npz(session: Session, path: str | os.PathLike[str]) -> Path:
         elif key not in _NPZ_RESERVED and isinstance(value, str | int | float | bool):
             out[key] = np.array(value)
     path = Path(path)
-    with open(path, "wb") as f:
+    with atomic_write(path, "session file") as f:
         np.savez(f, allow_pickle=False, **out)
     return path

@@ -312,10 +312,23 @@ def read_nwb(
             rate = 1.0 / float(bin_size)
             neural_source = {"neural": "units", "bin_size": float(bin_size)}
         else:
+            if bin_size is not None and neural is None:  # bin_size says "spikes": there are none
+                ophys = _module(nwb, "ophys")
+                found = (
+                    "its neural data are imaging (series of the 'ophys' module: "
+                    f"{sorted(_nwb_series(ophys, pynwb.TimeSeries))})"
+                    if ophys is not None
+                    else f"it has no 'ophys' module either (modules: {sorted(nwb.processing)})"
+                )
+                raise DataError(
+                    f"{source}: bin_size asks to count the spike times of the Units table, but "
+                    f"the file has no Units table (or an empty one); {found}. Drop bin_size to "
+                    "read imaging data at their frame times"
+                )
             if bin_size is not None:
                 raise DataError(
-                    f"{source}: bin_size applies to spike times only; imaging data keep their "
-                    "frame times"
+                    f"{source}: bin_size applies to spike times (neural='units') only; "
+                    f"neural={neural!r} is imaging data, which keep their frame times"
                 )
             label, series = _nwb_ophys(nwb, neural, source, pynwb)
             Y = _series_values(series)

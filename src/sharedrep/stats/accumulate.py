@@ -15,8 +15,10 @@ holding NaN) or to an overflow of the data's scale.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -65,6 +67,19 @@ class _Piece:
     fill: np.ndarray  # the value of "zero" of zero-padded features in the block's coordinates
 
 
+def _explained_not_warned(fn: Callable[..., SessionStats]) -> Callable[..., SessionStats]:
+    """Run ``fn`` without numpy's overflow/invalid warnings: the pass checks its products and
+    explains a non-finite one (:func:`_not_finite`); numpy's warning would only come first."""
+
+    @functools.wraps(fn)
+    def inner(*args: Any, **kwargs: Any) -> SessionStats:
+        with np.errstate(over="ignore", invalid="ignore"):  # a new state per call: thread-safe
+            return fn(*args, **kwargs)
+
+    return inner
+
+
+@_explained_not_warned
 def compute_stats(
     session: Session,
     expansion: TemporalExpansion,
@@ -227,7 +242,7 @@ def compute_stats(
 
     if shift is None:  # no valid row in the range
         if rows is None:
-            raise _too_short(session, expansion)
+            raise _too_short(session, expansion, int(omitted.sum()))
         raise ValueError(
             f"session {name!r}: rows {start}..{stop} hold no valid row; pass the session's "
             "shift (see stats_shift) so that empty ranges give zero statistics"
@@ -325,9 +340,11 @@ def _shifts(session: Session, piece: _Piece) -> Shifts:
     """Shifts from the first chunk with valid rows: its means (see the module docstring)."""
     at = piece.rows - piece.base
     x0 = piece.block[at]
+    c_cov = session.n_covariates
+    if not all(np.isfinite(a).all() for a in (x0, piece.y, piece.nu[:, :c_cov])):
+        raise _not_finite(session, piece)  # before a NaN shift hides where it came from
     _check_scale(session, x0, "behavior", session.feature_names)
     _check_scale(session, piece.y, "neural", session.neuron_names)
-    c_cov = session.n_covariates
     if c_cov:
         _check_scale(session, piece.nu[:, :c_cov], "covariates", session.covariate_names)
     mean_y = piece.y.mean(axis=0)
@@ -576,6 +593,12 @@ def _not_finite(session: Session, piece: _Piece) -> DataError:
         ("covariates", piece.nu, session.covariates is not None and _is_lazy(session.covariates)),
     ):
         bad = ~np.isfinite(values).all(axis=1)
+        if what == "behavior":  # only samples of the recording that the analysis uses
+            sample = piece.base + np.arange(bad.size)
+            inside = (sample >= 0) & (sample < session.n_samples)
+            bad &= inside
+            if session.n_omitted:
+                bad[inside] &= session.usable[sample[inside]]
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             sample = piece.base + i if what == "behavior" else int(piece.rows[i])
@@ -593,8 +616,16 @@ def _not_finite(session: Session, piece: _Piece) -> DataError:
     )
 
 
-def _too_short(session: Session, expansion: TemporalExpansion) -> DataError:
+def _too_short(session: Session, expansion: TemporalExpansion, omitted: int = 0) -> DataError:
     lo, hi = expansion.window
+    T = session.n_samples
+    if omitted:  # the samples were there: nan_policy="omit" excluded them
+        return DataError(
+            f"session {session.name or '<unnamed>'!r}: nan_policy='omit' excluded {omitted} of "
+            f"its {T} samples (NaN or inf read in them), which leaves no window of "
+            f"{expansion.span} consecutive usable samples for lags {lo}..{hi}"
+            + (": a neuron or feature that is NaN throughout? Remove it" if omitted >= T else "")
+        )
     return DataError(
         f"session {session.name or '<unnamed>'!r} is too short for lags {lo}..{hi}: no window "
         f"of {expansion.span} consecutive samples fits inside one segment (with event "

@@ -21,6 +21,10 @@ from .containers import Partial, SessionStats
 
 __all__ = ["Standardized", "pooled_feature_scale", "standardize"]
 
+#: a neuron whose standard deviation is within this many units of round-off (eps x |mean|) of
+#: zero is silent: constant data summed about a shift leave a few ulps, real noise far more
+SILENT_ULPS = 1e3
+
 
 @dataclass(frozen=True)
 class Standardized:
@@ -134,10 +138,11 @@ def standardize(
         cov_phi, cross, y_sq = part.cov_phi, part.cross, part.y_sq
         total = part.y_sq_centred / s.count[0]
         var = (np.diag(y_sq) if y_sq.ndim == 2 else y_sq) / s.count[0]
-        # silent: no variance against the neuron's own scale (its mean may be huge: 1e8 + noise
-        # is not silent), or none left once the nuisance regressors explained it
-        mean_y = s.means()[1]
-        silent = ~(total > 1e-12 * (mean_y**2 + total) + np.finfo(float).tiny)
+        # silent: no variance beyond the round-off of the neuron's own values (1e8 + noise of
+        # sd 1 is not silent: doubles resolve it to 1e-8, and the sums are taken about a shift),
+        # or none left once the nuisance regressors explained it
+        resolution = SILENT_ULPS * np.finfo(float).eps * np.abs(s.means()[1])
+        silent = ~(total > resolution**2 + np.finfo(float).tiny)
         silent |= ~(var > 1e-12 * total)
         if warn and silent.any():
             warnings.warn(
