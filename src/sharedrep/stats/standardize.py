@@ -119,8 +119,9 @@ def standardize(
     if warn and constant.any() and feature_scale is None:
         warnings.warn(
             f"behavior features {[feature_names[i] for i in np.flatnonzero(constant)]} "
-            "are constant in every session; they are left out of the fit "
-            "(their loadings are 0)",
+            "are constant over the analysed samples of every session; they are left out of the "
+            "fit (their loadings are 0). If they are events at the first samples of trials: "
+            "with edges='drop' no analysed sample sees them, edges='zero' keeps those samples",
             SharedRepWarning,
             stacklevel=3,
         )
