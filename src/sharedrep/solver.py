@@ -49,6 +49,8 @@ _EXACT_START = 600
 _MAX_ROUNDS = 60
 #: up to this design width the ascent runs in the whole (whitened) space at once
 _WHOLE_SPACE = 200
+#: pooled directions added to the search subspace with each expansion, for rank d
+_POOLED_PER_ROUND = lambda d: 0  # noqa: E731
 
 
 @dataclass(frozen=True)
@@ -478,7 +480,7 @@ class SubspaceProblem:
                 break
             # a product with every C_s streams them from memory whatever the number of new
             # columns: the next pooled directions come along at little cost
-            more = self.top(min(self.q, pooled + max(2 * d, 24)))[:, pooled:]
+            more = self.top(min(self.q, pooled + _POOLED_PER_ROUND(d)))[:, pooled:]
             pooled += more.shape[1]
             if not self._extend(np.hstack([rgrad, more])):
                 break
