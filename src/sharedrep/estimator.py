@@ -45,6 +45,9 @@ class SessionFit:
         Rows that entered the fit.
     neuron_names : tuple of str
     subject, condition : str or None
+    neuron_info : pandas.DataFrame or None
+        The session's per-neuron metadata (one row per neuron, indexed by neuron name), so
+        that a saved model keeps which neuron is which (population, tags, ...).
     """
 
     name: str
@@ -56,6 +59,7 @@ class SessionFit:
     neuron_names: tuple[str, ...]
     subject: str | None = None
     condition: str | None = None
+    neuron_info: pd.DataFrame | None = None
 
     def coef(self, W: np.ndarray, column_scale: np.ndarray) -> np.ndarray:
         """Map from the unscaled design to neurons in raw units, shape ``(q, n)``."""
@@ -422,6 +426,7 @@ class ShaReD:
             session.neuron_names,
             session.subject,
             session.condition,
+            getattr(session, "neuron_info", None),
         )
 
     def _loadings(self, rate: float | None) -> xr.DataArray:

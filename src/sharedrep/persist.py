@@ -75,11 +75,14 @@ class _Encoder:
     def array(self, a: np.ndarray, where: str) -> dict[str, Any]:
         a = np.asarray(a)
         if a.dtype.kind == "O":
-            # object arrays would need pickle; only all-string 1-D ones (pandas labels) are kept,
-            # as JSON lists
+            # object arrays would need pickle; only 1-D ones of strings (pandas labels, text
+            # columns of neuron metadata, missing entries as null) are kept, as JSON lists
             flat = a.ravel().tolist()
-            if a.ndim == 1 and all(isinstance(v, str) for v in flat):
-                return {"__type__": "object_strings", "values": flat}
+            if a.ndim == 1 and all(isinstance(v, str) or _missing(v) for v in flat):
+                return {
+                    "__type__": "object_strings",
+                    "values": [v if isinstance(v, str) else None for v in flat],
+                }
             raise ModelFileError(
                 f"cannot save {where}: an object array (dtype=object) cannot be stored "
                 "without pickle"
@@ -159,8 +162,10 @@ class _Encoder:
                 "__type__": "dataframe",
                 "columns": self.index(v.columns, f"{where}.columns"),
                 "data": [
-                    self.array(v.iloc[:, j].to_numpy(), f"{where}[{j}]") for j in range(v.shape[1])
+                    self.array(_column_values(v.iloc[:, j]), f"{where}[{j}]")
+                    for j in range(v.shape[1])
                 ],
+                "dtypes": [str(t) for t in v.dtypes],
                 "index": self.index(v.index, f"{where}.index"),
             }
         if isinstance(v, pd.Index):
@@ -183,6 +188,40 @@ class _Encoder:
             f"cannot save {where}: values of type {type(v).__name__} are not part of the model "
             f"file format (version {FORMAT_VERSION})"
         )
+
+
+def _missing(v: Any) -> bool:
+    """None, NaN or pandas.NA: a missing entry of a text column."""
+    return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
+
+
+def _column_values(col: pd.Series) -> np.ndarray:
+    """A DataFrame column as a numpy array the format stores; its dtype is stored beside it.
+
+    Text and categorical columns become object arrays of strings (missing: None); pandas'
+    nullable numbers and booleans become float arrays with NaN where missing.
+    """
+    dtype = col.dtype
+    if (
+        isinstance(dtype, pd.CategoricalDtype)
+        or pd.api.types.is_object_dtype(dtype)
+        or pd.api.types.is_string_dtype(dtype)
+    ):
+        return col.astype(object).to_numpy()
+    if isinstance(dtype, pd.api.extensions.ExtensionDtype):
+        return col.to_numpy(dtype=float, na_value=np.nan)
+    return col.to_numpy()
+
+
+def _restore_column(values: np.ndarray, dtype: str | None) -> Any:
+    """Inverse of :func:`_column_values` for a stored dtype name (numpy dtypes are as read)."""
+    if dtype is None or dtype == str(values.dtype):
+        return values
+    if dtype in ("str", "string", "category"):
+        return pd.Series(values, dtype=dtype).array  # None is missing, never the text "None"
+    if dtype in ("boolean", "Int64", "Int32", "Float64"):
+        return pd.Series(values).astype(dtype).array
+    return values
 
 
 def _index_values(idx: pd.Index) -> np.ndarray:
@@ -307,7 +346,7 @@ class _Decoder:
     def values(self, v: Any) -> np.ndarray:
         if isinstance(v, Mapping) and v.get("__type__") == "object_strings":
             out = np.empty(len(v["values"]), dtype=object)
-            out[:] = [str(x) for x in v["values"]]
+            out[:] = [None if x is None else str(x) for x in v["values"]]
             return out
         if isinstance(v, Mapping) and v.get("__type__") == "ndarray":
             return self.array(v.get("key"))
@@ -351,6 +390,8 @@ class _Decoder:
             if kind == "dataframe":
                 columns = self.index(v["columns"])
                 data = [self.values(c) for c in v["data"]]
+                dtypes = v.get("dtypes", [None] * len(data))  # absent in older files
+                data = [_restore_column(c, t) for c, t in zip(data, dtypes, strict=True)]
                 frame = pd.DataFrame(dict(enumerate(data)), index=self.index(v["index"]))
                 frame.columns = columns
                 return frame

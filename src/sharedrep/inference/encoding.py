@@ -49,12 +49,13 @@ class EncodingMap:
         One row per neuron: ``session``, ``subject``, ``condition``, ``neuron``, ``r2``
         (held-out R² of the shared model, folds pooled), ``r2_in_sample`` (the test statistic:
         R² of OLS on the cross-fitted latents), ``p``, ``q`` (BH within session) and
-        ``encodes`` (``q < fdr``).
+        ``encodes`` (``q < fdr``), then the columns of the session's ``neuron_info``
+        (population, tags, ...; a name the table already uses gets the prefix ``info_``).
     components : pandas.DataFrame
         One row per neuron and component: the same identifiers, ``component``, ``delta_r2``
         (held-out drop-one ΔR²: R² of the full model minus R² with that component's readout
-        removed and the others refitted), ``p``, ``q`` (BH within session and component) and
-        ``encodes``.
+        removed and the others refitted), ``p``, ``q`` (BH within session and component),
+        ``encodes`` and the ``neuron_info`` columns.
     sessions : pandas.DataFrame
         One row per session: ``n_neurons``, ``n_samples``, ``n_null`` (shifts or permutations
         used), ``min_shift`` (samples; NaN for the segment null), ``max_angle`` (largest
@@ -232,28 +233,34 @@ def encoding_map(
         }
         enc = np.nan_to_num(q_full, nan=1.0) < fdr
         neu_rows.append(
-            pd.DataFrame(
-                {
-                    **ids,
-                    "r2": r2_full,
-                    "r2_in_sample": np.where(ok, ess_obs / np.where(ok, sst, 1.0), np.nan),
-                    "p": p_full,
-                    "q": q_full,
-                    "encodes": enc,
-                }
+            _with_neuron_info(
+                pd.DataFrame(
+                    {
+                        **ids,
+                        "r2": r2_full,
+                        "r2_in_sample": np.where(ok, ess_obs / np.where(ok, sst, 1.0), np.nan),
+                        "p": p_full,
+                        "q": q_full,
+                        "encodes": enc,
+                    }
+                ),
+                s,
             )
         )
         for j in range(d):
             comp_rows.append(
-                pd.DataFrame(
-                    {
-                        **ids,
-                        "component": j,
-                        "delta_r2": delta[j],
-                        "p": p_comp[j],
-                        "q": q_comp[j],
-                        "encodes": np.nan_to_num(q_comp[j], nan=1.0) < fdr,
-                    }
+                _with_neuron_info(
+                    pd.DataFrame(
+                        {
+                            **ids,
+                            "component": j,
+                            "delta_r2": delta[j],
+                            "p": p_comp[j],
+                            "q": q_comp[j],
+                            "encodes": np.nan_to_num(q_comp[j], nan=1.0) < fdr,
+                        }
+                    ),
+                    s,
                 )
             )
         ses_rows.append(
@@ -293,6 +300,21 @@ def encoding_map(
         n_components=d,
         stats=dict(zip(cohort.names, totals, strict=True)),
     )
+
+
+def _with_neuron_info(frame: pd.DataFrame, session: Session) -> pd.DataFrame:
+    """``frame`` (one row per neuron of ``session``, in order) with its neuron_info columns.
+
+    A metadata column whose name the table already uses (``r2``, ``session``, ...) is added
+    as ``info_<name>``.
+    """
+    info = session.neuron_info
+    if info is None:
+        return frame
+    for col in info.columns:
+        name = str(col) if str(col) not in frame.columns else f"info_{col}"
+        frame[name] = info[col].to_numpy() if info[col].dtype.kind in "biufM" else info[col].array
+    return frame
 
 
 def _cholT(metric: np.ndarray) -> np.ndarray:
