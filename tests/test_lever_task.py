@@ -34,7 +34,7 @@ def test_structure(small):
         )
         kind = truth.unit_kind[s.name]
         assert 6 <= (kind == "thalamic_axon").sum() <= 12 and 15 <= (kind == "m1").sum() <= 30
-        np.testing.assert_array_equal(s.metadata["unit_kind"], kind)
+        np.testing.assert_array_equal(s.neuron_info["population"].to_numpy(), kind)
         assert truth.encodes[s.name].shape == (4, s.n_neurons)
     # units belong to the mouse: same count and names in both of its sessions
     for m in range(3):
