@@ -209,10 +209,10 @@ class LeverTruth(Truth):
     ) -> pd.DataFrame:
         """True peak lag of each population's response in every session (or condition).
 
-        :func:`sharedrep.compare_populations`' definition (the centre of the peak of the
-        population's mean response energy over ``features``, seen through the pooled lagged
-        behavior covariance) evaluated on the true filters and readouts, in ``model``'s
-        standardization: the value a fit of ``cohort`` estimates.
+        :func:`sharedrep.compare_populations`' definition (the weighted mean over the
+        population's units of the peak lag of their responses over ``features``, seen through
+        the pooled lagged behavior covariance) evaluated on the true filters and readouts, in
+        ``model``'s standardization: the value a fit of ``cohort`` estimates.
 
         Parameters
         ----------
@@ -225,8 +225,8 @@ class LeverTruth(Truth):
         covariance : ndarray, optional
             The covariance to use instead (e.g. ``result.covariance``).
         pooled : bool
-            Pool the sessions of each condition (or day) as ``compare_populations`` does (the
-            mean of their normalised profiles) instead of one row per session.
+            Average the sessions of each condition (or day), as ``compare_populations`` does,
+            instead of one row per session.
 
         Returns
         -------
@@ -239,7 +239,7 @@ class LeverTruth(Truth):
         from .inference.populations import (
             covariance_filters,
             lag_covariance,
-            profile_peak,
+            neuron_timing,
             response_energy,
         )
 
@@ -253,31 +253,31 @@ class LeverTruth(Truth):
             if features is None
             else np.array([self.feature_names.index(f) for f in features])
         )
-        profiles = {}
+        per_session = {}
         for name in self.encodes:
-            c = covariance_filters(self.response_filters(name, scale), covariance)
-            energy = response_energy(c[idx])  # (L, n)
+            c = covariance_filters(self.response_filters(name, scale), covariance, idx)
+            t, w = neuron_timing(response_energy(c).T, self.lags)
+            timing = {}
             for kind in UNIT_KINDS:
-                prof = energy[:, self.unit_kind[name] == kind].mean(axis=1)
-                profiles[name, kind] = prof / prof.sum()
-        if pooled:  # the mean of the sessions' profiles in each condition (or day)
+                mask = self.unit_kind[name] == kind
+                timing[kind] = float(np.sum(w[mask] * t[mask]) / np.sum(w[mask]))
+            timing["lead"] = timing["m1"] - timing["thalamic_axon"]
+            per_session[name] = timing
+        if pooled:  # the mean over the sessions of each condition (or day)
             groups: dict[Any, list[str]] = {}
             for name in self.encodes:
                 key = self.conditions[name] or self.day.get(name) or "all"
                 groups.setdefault(key, []).append(name)
-            profiles = {
-                (key, kind): np.mean([profiles[n, kind] for n in names], axis=0)
+            per_session = {
+                key: {k: float(np.mean([per_session[n][k] for n in names])) for k in
+                      (*UNIT_KINDS, "lead")}
                 for key, names in groups.items()
-                for kind in UNIT_KINDS
-            }
-        rows = []
-        for key in dict.fromkeys(k for k, _ in profiles):
-            peaks = {
-                kind: float(profile_peak(profiles[key, kind], self.lags)) for kind in UNIT_KINDS
-            }
-            peaks["lead"] = peaks["m1"] - peaks["thalamic_axon"]
-            for pop, value in peaks.items():
-                rows.append((key, pop, value, value / self.rate))
+            }  # fmt: skip
+        rows = [
+            (key, pop, value, value / self.rate)
+            for key, timing in per_session.items()
+            for pop, value in timing.items()
+        ]
         out = pd.DataFrame(
             rows,
             columns=["condition" if pooled else "session", "population", "peak_lag", "peak_lag_s"],
@@ -318,8 +318,8 @@ def _lever_filters(rng: np.random.Generator, drive_lags: np.ndarray, rate: float
     cue: a sensory response 30-130 ms after the tone; push_late: activity around the movement
     (velocity leading by ~33 ms, position); push_early: the same filter 100 ms earlier, so that
     a unit's mixture of the two sets how much its push response leads the movement; lick:
-    around each lick. Small random loadings on the other features keep the filters from being
-    axis-aligned.
+    around each lick. Small random loadings on the other events (cue, lick) keep the filters
+    from being axis-aligned.
     """
     p, L, d = len(LEVER_FEATURES), drive_lags.size, len(LEVER_COMPONENTS)
     f = {name: i for i, name in enumerate(LEVER_FEATURES)}
@@ -335,8 +335,12 @@ def _lever_filters(rng: np.random.Generator, drive_lags: np.ndarray, rate: float
         G[f["lever_vel"], :, k] = bump(centre, 1.5)
         G[f["lever_pos"], :, k] = 0.5 * bump(centre + 1, 2)
     G[f["lick"], :, 3] = bump(0, 1)
+    # small random loadings on the other events keep the filters from being axis-aligned; none
+    # on the movement, so that only the push components make a movement-related response
+    # (the timing that compare_populations measures)
+    events = [f["cue"], f["lick"]]
     for k in range(d):
-        others = [i for i in range(p) if i != f["body"] and not G[i, :, k].any()]
+        others = [i for i in events if not G[i, :, k].any()]
         G[others, :, k] += 0.1 * rng.normal(size=(len(others), 1)) * bump(0, 2)
     return G
 

@@ -13,8 +13,8 @@ and each component):
 * ``peak_lag`` (component rows): the peak lag of the session's own estimate of the component's
   filter (as in :func:`~sharedrep.compare_conditions`), seen through the pooled behavior
   covariance (see :mod:`sharedrep.inference.populations`);
-* ``response_peak`` (``"any"`` row): the peak lag of the group's response (the population
-  timing of :func:`~sharedrep.compare_populations`);
+* ``timing`` (``"any"`` row): the timing of the group's response (the weighted mean peak lag
+  of its neurons, as in :func:`~sharedrep.compare_populations`);
 * with a label of two values, rows of group ``"<b> - <a>"`` hold the difference between the
   two groups (e.g. the enrichment of tagged neurons, or M1's response peak minus the axons':
   the thalamic lead).
@@ -49,7 +49,13 @@ from .permutation import (
     permutation_pvalue,
     within_permutations,
 )
-from .populations import _design, covariance_filters, lag_covariance, profile_peak
+from .populations import (
+    _design,
+    _feature_index,
+    covariance_filters,
+    lag_covariance,
+    profile_peak,
+)
 
 __all__ = ["LearningTrends", "learning_trends"]
 
@@ -286,10 +292,9 @@ def _session_measures(
     covariance = lag_covariance(model, cohort)
     if groups:
         design, _ = _design(model, cohort, labels, groups, features, covariance, together=False)
-        prof, _ = design.profiles()
-        peaks = profile_peak(prof[0], model.expansion_.lags)  # (S, P)
+        timing = design.means()[0][0]  # (S, P)
         for i, g in enumerate(groups):
-            cols[g, "any", "response_peak"] = peaks[:, i]
+            cols[g, "any", "timing"] = timing[:, i]
     filt = _component_peaks(model, cohort, encoding, covariance, features)  # (S, d)
     for j in range(d):
         cols["all", j, "peak_lag"] = filt[:, j]
@@ -319,8 +324,6 @@ def _component_peaks(
             st.total() for st in cohort_stats(cohort, model.expansion_, chunk_size=model.chunk_size)
         ]
     filt = _session_filters(model, cohort, stats)  # (S, p, L, d)
-    c = covariance_filters(np.moveaxis(filt, 0, -1), covariance)  # (p, L, d, S)
-    if features is not None:
-        c = c[[model.feature_names_.index(f) for f in features]]
+    c = covariance_filters(np.moveaxis(filt, 0, -1), covariance, _feature_index(model, features))
     energy = np.einsum("fl...,fl...->l...", c, c)  # (L, d, S)
     return profile_peak(np.moveaxis(energy, 0, -1), model.expansion_.lags).T
