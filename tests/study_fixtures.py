@@ -30,7 +30,7 @@ def conditions_study(**overrides):
 @cache
 def days_study(**overrides):
     """Four mice over four days with gradual learning: (cohort, truth, model, encoding map)."""
-    params = {"n_mice": 4, "days": 4, "n_trials": 15, "n_axons": (12, 24), "n_m1": (30, 60),
+    params = {"n_mice": 4, "days": 4, "n_trials": 15, "n_axons": (25, 40), "n_m1": (30, 60),
               "seed": 5}  # fmt: skip
     params.update(overrides)
     with warnings.catch_warnings():
