@@ -178,6 +178,7 @@ def _select(
                 neuron_names=s.neuron_names,
                 rate=s.rate,
                 metadata=s.metadata,
+                neuron_info=s.neuron_info,
                 nan_policy=s.nan_policy,
             )
         if s.name in conditions:
@@ -237,6 +238,40 @@ def _statistics(
                 model, cohort, encoding=encoding, n_perm=n_perm, seed=seed
             )
     return encoding, boot, comparison
+
+
+def _study(model: Any, cohort: Any, steps: _Steps, cfg: Any, encoding: Any) -> dict[str, Any]:
+    """Neuron groups, populations and days, as the configuration's study keys ask."""
+    from .errors import DataError
+    from .inference import compare_groups, compare_populations, learning_trends
+
+    out: dict[str, Any] = {"groups": None, "populations": None, "trends": None}
+    if not (cfg.groups or cfg.populations or cfg.days):
+        return out
+    if encoding is None and (cfg.groups or cfg.days):
+        raise DataError(
+            f"{cfg.source}: key 'groups'/'days': the comparison needs the encoding map; set "
+            "null_size > 0"
+        )
+    common = {"n_perm": cfg.permutations or 1000, "n_boot": cfg.boot_animals, "seed": cfg.seed}
+    features = None if cfg.timing_vars is None else list(cfg.timing_vars)
+    with steps.step("groups, populations, days"):
+        if cfg.groups:
+            out["groups"] = [
+                compare_groups(model, cohort, by, where=cfg.group_where, encoding=encoding,
+                               **common)
+                for by in cfg.groups
+            ]  # fmt: skip
+        if cfg.populations:
+            out["populations"] = compare_populations(
+                model, cohort, cfg.populations, features=features, **common
+            )
+        if cfg.days:
+            out["trends"] = learning_trends(
+                model, cohort, cfg.days, by=cfg.populations, features=features,
+                encoding=encoding, **common,
+            )  # fmt: skip
+    return out
 
 
 def _n_conditions(cohort: Any) -> int:
@@ -353,6 +388,8 @@ def _simulate(args: argparse.Namespace, console: _Console) -> int:
         raise FileExistsError(
             f"{out} already holds .npz files; choose another --out or pass --force to replace them"
         )
+    if args.lever:
+        return _simulate_lever(args, console, out)
     cohort, truth = simulate.cohort(
         n_sessions=args.sessions,
         n_samples=args.samples,
@@ -404,6 +441,46 @@ def _simulate(args: argparse.Namespace, console: _Console) -> int:
     return EXIT_OK
 
 
+def _simulate_lever(args: argparse.Namespace, console: _Console, out: Path) -> int:
+    """``sharedrep simulate --lever``: the lever-push study, with neuron metadata and days."""
+    from . import simulate
+    from .io import write_npz
+
+    cohort, truth = simulate.lever_task(
+        n_mice=args.mice, days=args.days, n_trials=(20, 30), n_axons=(20, 40), n_m1=(40, 80),
+        seed=args.seed,
+    )  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)
+    for s in cohort:
+        write_npz(s, out / f"{s.name}.npz")
+    lags = truth.lags
+    study = (
+        'groups = "thalamus_driven"\n'
+        "group_where = \"population == 'm1'\"\n"
+        'populations = "population"\n'
+        'timing_vars = ["lever_pos", "lever_vel"]\n' + ('days = "day"\n' if args.days else "")
+    )
+    config = out / "fit.toml"
+    config.write_text(
+        "# sharedrep fit configuration for this simulated lever-push study (sharedrep fit --help)\n"
+        'folder = "."\n'
+        f"lags = {{min = {int(lags.min())}, max = {int(lags.max())}}}\n"
+        f"ranks = [{truth.n_components - 1}, {truth.n_components}, {truth.n_components + 1}]\n"
+        "alphas = [1.0, 100.0]\n"
+        'null = "segments"\n'
+        "null_size = 100\n"
+        "bootstrap = 0\n"
+        "permutations = 400\n"
+        "boot_animals = 400\n" + study + 'output = "results"\n'
+    )
+    console.say(cohort.to_frame().to_string())
+    console.result(
+        f"Wrote {len(cohort)} sessions of {args.mice} mice to {out} and a configuration: run  "
+        f"sharedrep fit {config}"
+    )
+    return EXIT_OK
+
+
 def _fit(args: argparse.Namespace, console: _Console) -> int:
     from .config import read_config
     from .reporting import report
@@ -418,6 +495,7 @@ def _fit(args: argparse.Namespace, console: _Console) -> int:
             "encoding map",
             "bootstrap bands",
             "condition comparison",
+            *(["groups, populations, days"] if cfg.groups or cfg.populations or cfg.days else []),
             "report",
         ],
     )
@@ -447,6 +525,7 @@ def _fit(args: argparse.Namespace, console: _Console) -> int:
         n_perm=cfg.permutations,
         seed=cfg.seed,
     )
+    study = _study(model, cohort, steps, cfg, encoding)
     out = cfg.output
     with steps.step("report"):
         path = report(
@@ -458,6 +537,7 @@ def _fit(args: argparse.Namespace, console: _Console) -> int:
             comparison=comparison,
             bootstrap=boot,
             title=cfg.title,
+            **study,
         )
         model_file = model.save(out / "model.npz")
         # a record of the run; its relative paths are those of the original file
@@ -635,6 +715,15 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--force", action="store_true", help="replace .npz files already in the folder"
     )
+    sim.add_argument(
+        "--lever",
+        action="store_true",
+        help="simulate the lever-push study instead (thalamic axons and M1 neurons with "
+        "neuron_info, an optogenetic tag, naive/expert or --days); the configuration runs "
+        "groups, populations and days",
+    )
+    sim.add_argument("--mice", type=int, default=4, help="--lever: mice (default: 4)")
+    sim.add_argument("--days", type=int, default=None, help="--lever: days 1..N per mouse")
     sim.set_defaults(run=_simulate)
 
     fit = command(
