@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt
 ROOT = Path(__file__).resolve().parents[1]
 TUTORIAL = ROOT / "docs" / "tutorial.md"
 MARKER = "<!-- requires: ../shared/data/reaching -->"
+STUDY = "<!-- part 3: the study's question (simulated; always runs) -->"
 DATA_LINE = 'DATA = Path("../shared/data/reaching")'
 
 
@@ -31,7 +32,14 @@ def _parts() -> tuple[list[str], list[str]]:
     text = TUTORIAL.read_text(encoding="utf-8")
     assert text.count(MARKER) == 1
     simulated, reaching = text.split(MARKER)
+    reaching = reaching.split(STUDY)[0]
     return _blocks(simulated), _blocks(reaching)
+
+
+def _study_part() -> list[str]:
+    text = TUTORIAL.read_text(encoding="utf-8")
+    assert text.count(STUDY) == 1
+    return _blocks(text.split(STUDY)[1])
 
 
 def _run(blocks: list[str], where: Path, monkeypatch) -> dict:
@@ -73,3 +81,24 @@ def test_tutorial_reaching_part(tmp_path, monkeypatch, reaching_dir):
     assert (sd[0] / sd[1]).max() < 3 and (sd[1] / sd[0]).max() < 3
     assert (tmp_path / "reaching-report" / "index.html").is_file()
     assert ns["enc"].neurons.groupby("session")["encodes"].mean().min() > 0.5
+
+
+def test_tutorial_study_part(tmp_path, monkeypatch):
+    ns = _run(_study_part(), tmp_path, monkeypatch)
+    # what the part claims, checked on what it produced
+    tags = ns["tags"]
+    exp = tags.effects.loc[("expert", True, "any", "fraction_encoding")]
+    assert exp["estimate"] > 0 and exp["p_value"] < 0.01
+    assert tags.interaction.loc[(True, "any", "fraction_encoding"), "change"] > 0
+    lead = ns["lead"].differences.loc[("expert", "m1 - thalamic_axon")]
+    assert lead["difference_s"] > 0 and lead["p_value"] < 0.01
+    true = ns["true"].set_index("population").loc["lead"]
+    true = true[true["condition"] == "expert"]["peak_lag_s"].item()
+    assert lead["ci_low_s"] <= true <= lead["ci_high_s"]
+    t = ns["trends"].trends.loc[("m1 - thalamic_axon", "any", "timing")]
+    assert t["slope"] > 0 and t["p_value"] < 0.01
+    per_animal = ns["trends"].subjects.query(
+        "group == 'm1 - thalamic_axon' and measure == 'timing'"
+    )["slope"]
+    assert (per_animal > 0).all()  # "in every animal"
+    assert (tmp_path / "study-report" / "index.html").is_file()
