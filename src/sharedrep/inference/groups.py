@@ -57,6 +57,7 @@ from .permutation import (
     interval_method,
     label_permutations,
     permutation_pvalue,
+    studentize,
     tracked_neurons,
     within_permutations,
 )
@@ -238,7 +239,7 @@ def _effects(sm: _Sums, weights: np.ndarray) -> dict[str, np.ndarray]:
         dm = np.where(mh > 0, m_g - m_r, 0.0)
         strength = (mh * dm).sum(axis=-2) / mh.sum(axis=-2)
         var = (mh**2 * np.where(mh > 0, v_g / n_g + v_r / n_r, 0.0)).sum(axis=-2)
-        z = (mh * dm).sum(axis=-2) / np.sqrt(var)
+        z = studentize((mh * dm).sum(axis=-2), var)
         ng_tot, nr_tot = (w * n_g).sum(axis=-2), (w * n_r).sum(axis=-2)
         a_tot, c_tot = (w * a).sum(axis=-2), (w * c).sum(axis=-2)
         out = {
@@ -641,8 +642,7 @@ def _studentized(
             w = np.where((n_g > 0) & (n_r > 0), n_g * n_r / (n_g + n_r), 0.0)
             num += np.where(w > 0, w * (m_g - m_r), 0.0)
             var += np.where(w > 0, w**2 * (v_g / n_g + v_r / n_r), 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return num / np.sqrt(var)
+    return studentize(num, var)
 
 
 def _numeric(ctx: _Context) -> dict[str, Any]:

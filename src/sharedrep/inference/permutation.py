@@ -109,7 +109,8 @@ def permutation_pvalue(
     observed : ndarray, shape (...)
     null : ndarray, shape (B, ...)
         Statistics of the permuted data; NaN draws (a permutation in which the statistic is
-        undefined) are left out of both counts.
+        undefined) are left out of both counts; infinite ones (a difference with no spread)
+        are the most extreme.
     alternative : {"two-sided", "greater", "less"}
 
     Returns
@@ -117,10 +118,18 @@ def permutation_pvalue(
     ndarray, shape (...)
         NaN where the observed statistic is NaN. Never below ``1 / (1 + B)``: the observed
         labelling is one of the labellings.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sharedrep.inference.permutation import permutation_pvalue
+    >>> float(permutation_pvalue(2.0, np.array([0.5, -3.0, 1.0, 2.0])))
+    0.6
     """
     observed = np.asarray(observed, dtype=float)
     null = np.asarray(null, dtype=float)
-    tol = 1e-12 * np.maximum(np.abs(observed), 1.0)
+    finite = np.isfinite(observed)
+    tol = np.where(finite, 1e-12 * np.maximum(np.abs(np.where(finite, observed, 0.0)), 1.0), 0.0)
     if alternative == "two-sided":
         extreme = np.abs(null) >= np.abs(observed) - tol
     elif alternative == "greater":
@@ -129,9 +138,9 @@ def permutation_pvalue(
         extreme = null <= observed + tol
     else:
         raise ValueError(f"alternative must be two-sided, greater or less, got {alternative!r}")
-    valid = np.isfinite(null)
+    valid = ~np.isnan(null)
     p = (1 + (extreme & valid).sum(axis=0)) / (1 + valid.sum(axis=0))
-    return np.where(np.isfinite(observed), p, np.nan)
+    return np.where(np.isnan(observed), np.nan, p)
 
 
 def cluster_bootstrap(n_units: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
@@ -225,3 +234,16 @@ def interval_method(n_units: int, ci: float) -> str:
         f"{100 * ci:g}% interval: estimate ± t({n_units - 1}) times the bootstrap-over-animals "
         f"standard error, scaled by sqrt(A/(A-1)) for A = {n_units} animals"
     )
+
+
+def studentize(num: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """``num / sqrt(var)``, with 0 where both are 0 (no difference and no spread: no evidence).
+
+    A positive difference with zero estimated spread is infinite (the most extreme value);
+    NaN stays NaN.
+    """
+    num, var = np.asarray(num, dtype=float), np.asarray(var, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = num / np.sqrt(var)
+        z = np.where((var == 0) & (num == 0), 0.0, z)
+        return np.where((var == 0) & (num != 0), np.sign(num) * np.inf, z)

@@ -76,6 +76,7 @@ from .permutation import (
     interval_method,
     label_permutations,
     permutation_pvalue,
+    studentize,
     tracked_neurons,
     within_permutations,
 )
@@ -303,8 +304,8 @@ def _studentized(D: np.ndarray, V: np.ndarray, weights: np.ndarray) -> np.ndarra
     ok = np.isfinite(D) & np.isfinite(V)
     num = np.einsum("cs,bsx->bcx", weights, np.where(ok, D, 0.0))
     den = np.einsum("cs,bsx->bcx", weights, np.where(ok, V, 0.0))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / np.sqrt(den), np.nan)
+    count = np.einsum("cs,bsx->bcx", weights, ok.astype(float))
+    return np.where(count > 0, studentize(num, den), np.nan)
 
 
 def compare_populations(
@@ -658,8 +659,7 @@ def _tracked_change(
         ok = np.isfinite(d) & np.isfinite(v)
         num += np.where(ok, d, 0.0)
         var += np.where(ok, v, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = np.where(var > 0, num / np.sqrt(var), np.nan)
+    z = studentize(num, var)
     return permutation_pvalue(z[0], z[1:])
 
 
