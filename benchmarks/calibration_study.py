@@ -18,7 +18,7 @@ learning still changes: behavior, recruitment of thalamic axons):
   interactions (an enrichment and a lead that exist but do not change with learning);
 * C, ``days=4`` with a constant learning curve: no trend over days (learning_trends).
 
-Power: the default effects (``tag_enrichment=(0.1, 0.4)``, ``thalamic_lead=(0.02, 0.06)``,
+Power: the default effects (``tag_enrichment=(0.1, 0.4)``, ``thalamic_lead=(0.01, 0.07)``,
 ``days`` linear) at the default ``lever_task`` size, the fraction of cohorts with p < 0.01.
 
 What is refitted per cohort: the simulation, one ShaReD fit (true rank and lags, one pass of

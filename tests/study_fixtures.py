@@ -17,7 +17,7 @@ MOVEMENT = ["lever_pos", "lever_vel"]
 @cache
 def conditions_study(**overrides):
     """Naive / expert cohort with the default effects: (cohort, truth, model, encoding map)."""
-    params = {"n_mice": 4, "n_trials": 20, "n_axons": (15, 30), "n_m1": (40, 80), "seed": 3}
+    params = {"n_mice": 4, "n_trials": 20, "n_axons": (30, 50), "n_m1": (60, 120), "seed": 3}
     params.update(overrides)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", sr.SharedRepWarning)

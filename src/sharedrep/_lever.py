@@ -538,7 +538,7 @@ def lever_task(
     n_m1: int | tuple[int, int] = (50, 300),
     tag_fraction: float = 0.3,
     tag_enrichment: float | tuple[float, float] = (0.1, 0.4),
-    thalamic_lead: float | tuple[float, float] = (0.02, 0.06),
+    thalamic_lead: float | tuple[float, float] = (0.01, 0.07),
     snr: float = 0.3,
     snr_spread: float = 0.5,
     indicator: str = "calcium",

@@ -642,7 +642,8 @@ def _tracked_change(
             mean_t.append(np.where(W > 0, T / W, np.nan))
             mean_w.append(np.where(N > 0, W / np.maximum(N, 1), 0.0))
     dt = mean_t[1] - mean_t[0]
-    weight = np.sqrt(mean_w[0] * mean_w[1])
+    # a neuron counts by its weaker response energy (weights are squared energies)
+    weight = np.sqrt(np.minimum(mean_w[0], mean_w[1]))
     keep = np.isfinite(dt) & (weight > 0)
     first = np.unique(ids, return_index=True)[1]
     subj, code = ctx.subjects[row_session][first][keep], codes[first][keep]
