@@ -138,16 +138,14 @@ def _neurons(cohort: Cohort, encoding: EncodingMap, labels: Any) -> tuple[_Neuro
                 "session's; map this cohort (sr.encoding_map(model, cohort))"
             )
         nn.index = nn.index.astype(str)
+        enc_c = cc.pivot(index="neuron", columns="component", values="encodes").rename(index=str)
+        dr2_c = cc.pivot(index="neuron", columns="component", values="delta_r2").rename(index=str)
         enc = np.column_stack(
-            [nn.loc[names, "encodes"].to_numpy(float)]
-            + [cc.pivot(index="neuron", columns="component", values="encodes")
-               .rename(index=str).loc[names, j].to_numpy(float) for j in range(d)]
-        )  # fmt: skip
+            [nn.loc[names, "encodes"].to_numpy(float), enc_c.loc[names, range(d)].to_numpy(float)]
+        )
         strength = np.column_stack(
-            [nn.loc[names, "r2"].to_numpy(float)]
-            + [cc.pivot(index="neuron", columns="component", values="delta_r2")
-               .rename(index=str).loc[names, j].to_numpy(float) for j in range(d)]
-        )  # fmt: skip
+            [nn.loc[names, "r2"].to_numpy(float), dr2_c.loc[names, range(d)].to_numpy(float)]
+        )
         ok = keep & np.all(np.isfinite(strength), axis=1)
         n_silent += int((keep & ~ok).sum())
         idx = np.flatnonzero(ok)
