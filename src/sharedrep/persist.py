@@ -22,8 +22,8 @@ pandas Series / DataFrames / Index, :class:`~sharedrep.estimator.SessionFit` and
 :class:`~sharedrep.features.TemporalExpansion`. A DataFrame (e.g. a session's
 ``neuron_info``) stores each column's dtype beside its values: text and categorical columns
 as JSON strings with ``null`` where missing, pandas' nullable booleans and integers as floats
-with NaN, restored to their dtypes on load (files without the dtypes load as before). Loading builds only these types: nothing in a
-file is ever unpickled, imported or evaluated.
+with NaN, restored to their dtypes on load (files without the dtypes load as before).
+Loading builds only these types: nothing in a file is ever unpickled, imported or evaluated.
 
 Checks on load, each a :class:`~sharedrep.errors.ModelFileError` naming the file: not a zip /
 truncated / CRC error; no header (not a sharedrep model); a ``format_version`` newer than this

@@ -89,7 +89,8 @@ class GroupComparison:
         condition.
     sessions : pandas.DataFrame
         One row per session, group and component: counts, fractions and strengths of the
-        group and the rest (or the session's rank correlation).
+        group and the rest and the session's difference of fractions (or the session's rank
+        correlation).
     subjects : pandas.DataFrame
         The estimate of every animal alone, per condition, group, component and measure.
     attrs : dict
@@ -504,6 +505,7 @@ def _labelled(ctx: _Context, groups: list[Any]) -> dict[str, Any]:
 
 
 def _session_rows(ctx: _Context, g: Any, sm: _Sums) -> list[dict[str, Any]]:
+    """Each session's counts, fractions and strengths of the group and the rest."""
     rows = []
     for s, session in enumerate(ctx.cohort):
         n_g, n = sm.n_g[0, s], sm.n[s]
@@ -517,6 +519,7 @@ def _session_rows(ctx: _Context, g: Any, sm: _Sums) -> list[dict[str, Any]]:
                     "strength_group": sm.str_g[0, s, j] / n_g,
                     "strength_rest": (sm.str_[s, j] - sm.str_g[0, s, j]) / (n - n_g),
                 })  # fmt: skip
+                rows[-1]["difference"] = rows[-1]["fraction_group"] - rows[-1]["fraction_rest"]
     return rows
 
 
