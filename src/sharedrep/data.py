@@ -435,7 +435,8 @@ class Session:
         -------
         Session
             Neural data, neuron names and ``neuron_info`` of the selected neurons; the arrays
-            are indexed lazily when the session's are lazy (nothing is read here).
+            are indexed lazily when the session's are lazy (nothing is read here). Samples
+            omitted for non-finite values (``nan_policy="omit"``) stay omitted.
 
         Raises
         ------
