@@ -149,7 +149,8 @@ def run(
 def _tables(arrays, cohorts, power, elapsed, jobs, n_perm, n_null, size) -> str:
     lines = [
         f"### Calibration of the study's tests ({cohorts} simulated cohorts per null; "
-        f"lever_task {size}; {n_null}-shift encoding null, {n_perm} permutations; "
+        f"lever_task {size}; encoding null: {n_null} permutations of whole trials; {n_perm} "
+        f"label permutations; "
         f"{elapsed / 60:.1f} min on {jobs} processes)",
         "",
         "| null | test | cohorts | p_value < 0.05 | p_animals < 0.05 | within 0.05 ± 2 SE |",
