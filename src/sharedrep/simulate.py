@@ -7,7 +7,9 @@ count and behavior: nothing is aligned across sessions.
 
 :func:`lever_task` simulates the experiment ShaReD was made for: mice pushing a lever after an
 auditory cue, imaged at 30 Hz, with thalamic axons and M1 neurons in every mouse, naive and
-expert sessions, and everything true returned in a :class:`LeverTruth`.
+expert sessions (or days 1..N), an optogenetic tag on M1 neurons, and everything true returned
+in a :class:`LeverTruth` (the simulator lives in ``sharedrep._lever``; :func:`smooth_drift`
+draws the slow per-neuron drifts it can add).
 """
 
 from __future__ import annotations
