@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
+import pandas as pd
 import pytest
 
 import sharedrep as sr
@@ -34,7 +37,7 @@ def test_structure(small):
         )
         kind = truth.unit_kind[s.name]
         assert 6 <= (kind == "thalamic_axon").sum() <= 12 and 15 <= (kind == "m1").sum() <= 30
-        np.testing.assert_array_equal(s.metadata["unit_kind"], kind)
+        np.testing.assert_array_equal(s.neuron_info["population"].to_numpy(), kind)
         assert truth.encodes[s.name].shape == (4, s.n_neurons)
     # units belong to the mouse: same count and names in both of its sessions
     for m in range(3):
@@ -131,3 +134,129 @@ def test_reproducible_and_conditions_subset():
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         lever_task(**{"n_trials": 2, **kwargs})
+
+
+# -- the study's effects: tag, lead, days, drift -------------------------------------------------
+def test_neuron_info_and_the_tag(small):
+    cohort, truth = small
+    for s in cohort:
+        info = s.neuron_info
+        assert list(info.columns) == ["population", "thalamus_driven"]
+        axons = info["population"] == "thalamic_axon"
+        assert info.loc[axons, "thalamus_driven"].isna().all()  # axons are not tagged
+        assert info.loc[~axons, "thalamus_driven"].notna().all()
+        pd.testing.assert_frame_equal(info, truth.neuron_info[s.name])
+    # the tag belongs to the neuron: the same in both sessions of a mouse
+    a, b = cohort["mouse0-naive"], cohort["mouse0-expert"]
+    pd.testing.assert_series_equal(
+        a.neuron_info["thalamus_driven"], b.neuron_info["thalamus_driven"]
+    )
+
+
+def test_enrichment_is_set_and_its_null_is_null():
+    _, truth = lever_task(
+        n_mice=6, n_trials=3, n_axons=5, n_m1=400, tag_enrichment=(0.1, 0.4), seed=3
+    )
+    u = truth.units()
+    m1 = u[u["kind"] == "m1"]
+    for cond, enrichment in (("naive", 0.1), ("expert", 0.4)):
+        x = m1[m1["condition"] == cond]
+        tagged = x.loc[x["thalamus_driven"] == True, "encodes_push_early"]  # noqa: E712
+        rest = x.loc[x["thalamus_driven"] == False, "encodes_push_early"]  # noqa: E712
+        se = np.sqrt(tagged.var() / tagged.size + rest.var() / rest.size)
+        assert abs(tagged.mean() - rest.mean() - enrichment) < 3 * se
+        name = f"mouse0-{cond}"
+        probs = truth.push_probability[name]
+        assert probs["m1_tagged"] - probs["m1_untagged"] == pytest.approx(enrichment)
+        # the mean push fraction of M1 is kept as it is without a tag
+        f = 0.3 if cond == "naive" else 0.4
+        assert 0.3 * probs["m1_tagged"] + 0.7 * probs["m1_untagged"] == pytest.approx(f)
+    _, null = lever_task(n_mice=1, n_trials=3, n_axons=2, n_m1=5, tag_enrichment=0.0, seed=3)
+    for probs in null.push_probability.values():
+        assert probs["m1_tagged"] == pytest.approx(probs["m1_untagged"])
+
+
+def test_lead_is_set_through_the_early_weights():
+    _, truth = lever_task(n_mice=2, n_trials=3, n_axons=300, n_m1=300, seed=1,
+                          thalamic_lead=(0.02, 0.06))  # fmt: skip
+    for name in truth.encodes:
+        w = truth.push_lead[name]
+        kind = truth.unit_kind[name]
+        gap = np.nanmean(w[kind == "thalamic_axon"]) - np.nanmean(w[kind == "m1"])
+        # the axons weigh push_early (100 ms earlier) more by lead / 0.1 s (less clipping)
+        assert gap == pytest.approx(truth.thalamic_lead[name] / 0.1, abs=0.05)
+    _, null = lever_task(n_mice=1, n_trials=3, n_axons=300, n_m1=300, seed=1, thalamic_lead=0.0)
+    for name in null.encodes:
+        w, kind = null.push_lead[name], null.unit_kind[name]
+        a, b = w[(kind == "thalamic_axon") & np.isfinite(w)], w[(kind == "m1") & np.isfinite(w)]
+        se = np.sqrt(a.var() / a.size + b.var() / b.size)
+        assert abs(a.mean() - b.mean()) < 4 * se
+
+
+def test_days_change_gradually_and_a_flat_curve_is_the_null():
+    cohort, truth = lever_task(n_mice=2, days=5, n_trials=4, n_axons=8, n_m1=10, seed=2)
+    assert cohort.names[:2] == ("mouse0-day01", "mouse0-day02")
+    assert [s.metadata["day"] for s in cohort][:5] == [1, 2, 3, 4, 5]
+    assert all(s.condition is None for s in cohort)
+    np.testing.assert_allclose([truth.progress[n] for n in cohort.names[:5]], np.linspace(0, 1, 5))
+    enr = [truth.tag_enrichment[n] for n in cohort.names[:5]]
+    np.testing.assert_allclose(enr, np.linspace(0.1, 0.4, 5))
+    # recruitment only adds encoders day after day
+    enc = [truth.encodes[n][1] for n in cohort.names[:5]]
+    for a, b in itertools.pairwise(enc):
+        assert np.all(b[a])
+    _, flat = lever_task(n_mice=1, days=3, learning_curve=[0.5] * 3, n_trials=4, n_axons=8,
+                         n_m1=10, seed=2)  # fmt: skip
+    names = list(flat.encodes)
+    for n in names[1:]:  # every day the same: the same units encode the same components
+        np.testing.assert_array_equal(flat.encodes[n], flat.encodes[names[0]])
+        assert flat.tag_enrichment[n] == flat.tag_enrichment[names[0]]
+
+
+def test_drift_is_slow_sized_and_returned():
+    cohort, truth = lever_task(
+        n_mice=1,
+        n_trials=20,
+        n_axons=3,
+        n_m1=6,
+        conditions=["expert"],
+        baseline_drift=0.5,
+        gain_drift=0.2,
+        body_fraction=0.0,
+        seed=4,
+    )
+    s = cohort[0]
+    drift = truth.drift[s.name]
+    assert np.allclose(drift["baseline"].std(axis=0), 0.5)
+    assert np.allclose(np.log(drift["gain"]).std(axis=0), 0.2)
+    # slow: neighbouring samples nearly equal, compared with the range over the session
+    step = np.abs(np.diff(drift["baseline"], axis=0)).mean()
+    assert step < 0.01 * np.ptp(drift["baseline"], axis=0).mean()
+    # activity = 0.1 + gain * shared signal + baseline + unit noise, exactly
+    exp = TemporalExpansion(truth.lags)
+    valid = valid_rows(s.n_samples, exp.lags, s.segments)
+    phi = exp.design(np.asarray(s.behavior), valid)[valid]
+    shared = phi @ truth.W @ truth.readouts[s.name]
+    resid = (
+        np.asarray(s.neural)[valid] - 0.1 - drift["gain"][valid] * shared - drift["baseline"][valid]
+    )
+    assert np.allclose(resid.std(axis=0), 1.0, atol=0.1) and np.allclose(resid.mean(0), 0, atol=0.1)
+    # without drift nothing is stored
+    assert lever_task(n_mice=1, n_trials=2, n_axons=1, n_m1=1)[1].drift == {}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"tag_enrichment": 0.9}, "tag_enrichment"),
+        ({"thalamic_lead": 0.2}, "thalamic_lead"),
+        ({"tag_fraction": 1.0}, "tag_fraction"),
+        ({"days": 3, "conditions": ["naive"]}, "not both"),
+        ({"days": 3, "learning_curve": [0.1, 0.2]}, "learning_curve"),
+        ({"learning_curve": [0.1, 0.2]}, "days=N only"),
+        ({"baseline_drift": -1.0}, "drift"),
+    ],
+)
+def test_bad_effects(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        lever_task(**{"n_trials": 2, "n_axons": 2, "n_m1": 2, **kwargs})

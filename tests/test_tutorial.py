@@ -1,6 +1,6 @@
 """docs/tutorial.md runs as written: its python blocks are executed in order.
 
-Part 1 (a simulated cohort) always runs. Parts 2 and 3 (the reaching and the V1 recordings,
+Parts 1 and 4 (simulated cohorts) always run. Parts 2 and 3 (the reaching and the V1 recordings,
 fetched by ``sr.datasets``) run only when ``../shared/data/raw`` exists: conftest serves the
 original files from there (nothing is downloaded), so the tutorial's code runs exactly as
 written. The code runs in a temporary folder, so that the files the tutorial writes do not land
@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TUTORIAL = ROOT / "docs" / "tutorial.md"
 MARKER = "<!-- part 2: public recordings, fetched by sr.datasets -->"
 MARKER_3 = "<!-- part 3: trial-cut recordings, fetched by sr.datasets -->"
+STUDY = "<!-- part 4: the study's question (simulated; always runs) -->"
 FETCH_LINE = "reaching = sr.datasets.fetch_reaching()"
 
 
@@ -34,7 +35,14 @@ def _parts() -> tuple[list[str], list[str], list[str]]:
     assert text.count(MARKER) == 1 and text.count(MARKER_3) == 1
     simulated, rest = text.split(MARKER)
     reaching, trials = rest.split(MARKER_3)
+    trials = trials.split(STUDY)[0]
     return _blocks(simulated), _blocks(reaching), _blocks(trials)
+
+
+def _study_part() -> list[str]:
+    text = TUTORIAL.read_text(encoding="utf-8")
+    assert text.count(STUDY) == 1
+    return _blocks(text.split(STUDY)[1])
 
 
 def _run(blocks: list[str], where: Path, monkeypatch) -> dict:
@@ -88,3 +96,24 @@ def test_tutorial_trial_part(tmp_path, monkeypatch, raw_data):
     assert blocks.summary["r2"].max() < 0 < best["r2"]  # what the text says of blocks
     assert any("drifts" in str(w.message) for w in ns["caught"])
     assert (ns["tr"].summary.loc[0.2, "difference"] > 0) and ns["tr"].split == cv.split
+
+
+def test_tutorial_study_part(tmp_path, monkeypatch):
+    ns = _run(_study_part(), tmp_path, monkeypatch)
+    # what the part claims, checked on what it produced
+    tags = ns["tags"]
+    exp = tags.effects.loc[("expert", True, "any", "fraction_encoding")]
+    assert exp["estimate"] > 0 and exp["p_value"] < 0.01
+    assert tags.interaction.loc[(True, "any", "fraction_encoding"), "change"] > 0
+    lead = ns["lead"].differences.loc[("expert", "m1 - thalamic_axon")]
+    assert lead["difference_s"] > 0 and lead["p_value"] < 0.01
+    true = ns["true"].set_index("population").loc["lead"]
+    true = true[true["condition"] == "expert"]["peak_lag_s"].item()
+    assert lead["ci_low_s"] <= true <= lead["ci_high_s"]
+    t = ns["trends"].trends.loc[("m1 - thalamic_axon", "any", "timing")]
+    assert t["slope"] > 0 and t["p_value"] < 0.01
+    per_animal = ns["trends"].subjects.query(
+        "group == 'm1 - thalamic_axon' and measure == 'timing'"
+    )["slope"]
+    assert (per_animal > 0).all()  # "in every animal"
+    assert (tmp_path / "study-report" / "index.html").is_file()

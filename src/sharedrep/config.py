@@ -172,6 +172,36 @@ _CLUSTER_OPTIONS = ("n_workers", "threads_per_worker", "processes", "memory_limi
 
 #: the keys that say where the sessions are (exactly one is given)
 _SOURCES = ("folder", "files", "dataset")
+# -- the study's analyses: neuron groups, populations, days (one block; see _study_options) ----
+STUDY_KEYS: dict[str, tuple[str, Any, str]] = {
+    "groups": (
+        "str or list of str",
+        None,
+        "neuron_info columns whose groups are compared (compare_groups), e.g. 'thalamus_driven'",
+    ),
+    "group_where": (
+        "str",
+        None,
+        "query selecting the neurons compared in groups, e.g. \"population == 'm1'\"",
+    ),
+    "populations": (
+        "str",
+        None,
+        "neuron_info column of populations recorded together, timed (compare_populations)",
+    ),
+    "days": ("str", None, "session metadata key of the day: trends over days (learning_trends)"),
+    "timing_vars": (
+        "list of str",
+        None,
+        "behavioral variables that time populations and days (default: all)",
+    ),
+    "boot_animals": (
+        "int",
+        1000,
+        "bootstrap resamples of animals for the intervals of groups, populations and days",
+    ),
+}
+KEYS.update(STUDY_KEYS)
 
 _CHOICES = {
     "rule": ("1se", "max"),
@@ -252,6 +282,14 @@ class FitConfig:
     drift : int
     covariates : tuple of str or None
         Trial-based options (see ``sharedrep fit --help``).
+    groups : tuple of str
+        ``neuron_info`` columns compared by :func:`sharedrep.compare_groups`.
+    group_where : str or None
+    populations, days : str or None
+        Column of populations (:func:`sharedrep.compare_populations`) and metadata key of the
+        day (:func:`sharedrep.learning_trends`).
+    timing_vars : tuple of str or None
+    boot_animals : int
     """
 
     source: Path
@@ -290,6 +328,12 @@ class FitConfig:
     split: str = "auto"
     drift: int = 0
     covariates: tuple[str, ...] | None = None
+    groups: tuple[str, ...] = ()
+    group_where: str | None = None
+    populations: str | None = None
+    days: str | None = None
+    timing_vars: tuple[str, ...] | None = None
+    boot_animals: int = 1000
 
     def model_params(self) -> dict[str, Any]:
         """Parameters of :class:`~sharedrep.ShaReD` other than rank and ridge."""
@@ -506,6 +550,7 @@ def read_config(path: str | os.PathLike[str], *, output: str | None = None) -> F
         title=cfg["title"],
         ignored=ignored,
         **extra,
+        **_study_options(cfg, fail),
     )
 
 
@@ -617,4 +662,34 @@ def _trial_keys(cfg: dict[str, Any], fail: Any) -> dict[str, Any]:
         "split": cfg["split"],
         "drift": cfg["drift"],
         "covariates": covariates,
+    }
+
+
+def _study_options(cfg: dict[str, Any], fail: Any) -> dict[str, Any]:
+    """The validated study keys (groups, group_where, populations, days, timing_vars)."""
+    groups = cfg["groups"]
+    if isinstance(groups, str):
+        groups = [groups]
+    if groups is not None and not (
+        isinstance(groups, list) and groups and all(isinstance(g, str) and g for g in groups)
+    ):
+        raise fail("groups", f"expected a column name or a list of them, got {cfg['groups']!r}")
+    for key in ("group_where", "populations", "days"):
+        if cfg[key] is not None and not (isinstance(cfg[key], str) and cfg[key]):
+            raise fail(key, f"expected a non-empty string, got {cfg[key]!r}")
+    features = cfg["timing_vars"]
+    if features is not None and not (
+        isinstance(features, list) and features and all(isinstance(f, str) for f in features)
+    ):
+        raise fail("timing_vars", f"expected a list of variable names, got {features!r}")
+    n = cfg["boot_animals"]
+    if not (_is_int(n) and n >= 10):
+        raise fail("boot_animals", f"expected an integer >= 10, got {n!r}")
+    return {
+        "groups": tuple(groups or ()),
+        "group_where": cfg["group_where"],
+        "populations": cfg["populations"],
+        "days": cfg["days"],
+        "timing_vars": None if features is None else tuple(features),
+        "boot_animals": n,
     }

@@ -87,7 +87,10 @@ class Session:
     neuron_info : DataFrame or mapping of columns, optional
         One row per neuron, any columns (population, cell type, optogenetic tag, depth, ...).
         Rows are matched to neurons by index when the index holds the neuron names, else by
-        position; kept as ``neuron_info`` (a DataFrame indexed by neuron name).
+        position; kept as ``neuron_info`` (a DataFrame indexed by neuron name). A column of
+        True/False with missing entries (a tag defined for some neurons only) is kept as
+        pandas' nullable ``"boolean"``. It survives :meth:`select_neurons`, fits (in
+        ``SessionFit.neuron_info``), model files, npz files and the encoding map's tables.
     trial_time : array-like, shape (n_samples,), optional
         Time of each sample within its trial in seconds (e.g. from stimulus onset); labels
         the time axis of trial-averaged plots.
@@ -548,15 +551,67 @@ class Session:
         return new
 
     def replace(self, **changes: Any) -> Session:
-        """Return a shallow copy with some metadata fields changed (arrays are shared)."""
+        """Return a shallow copy with some metadata fields changed (arrays are shared).
+
+        ``name``, ``subject``, ``condition``, ``metadata``, ``rate`` and ``neuron_info`` (one
+        row per neuron, validated as on construction) can be changed.
+        """
         new = object.__new__(Session)
         new.__dict__.update(self.__dict__)
         for key, value in changes.items():
-            if key not in ("name", "subject", "condition", "metadata", "rate"):
+            if key not in ("name", "subject", "condition", "metadata", "rate", "neuron_info"):
                 raise TypeError(f"replace() cannot change {key!r}")
+            if key == "neuron_info":
+                label = self.name if self.name is not None else "<unnamed>"
+                value = _neuron_table(value, self.neuron_names, label)
             setattr(new, key, value)
         if "name" in changes:  # a name given now is the user's, not a position
             new._named_by_position = False
+        return new
+
+    def select_neurons(self, which: Any) -> Session:
+        """The session restricted to some of its neurons (behavior and everything else kept).
+
+        Parameters
+        ----------
+        which : str, sequence of str, sequence of int or boolean array, shape (n_neurons,)
+            A query on ``neuron_info`` (:meth:`pandas.DataFrame.query`, e.g.
+            ``"population == 'm1'"``), neuron names, positions, or a mask. Neurons keep the
+            order they have in the session.
+
+        Returns
+        -------
+        Session
+            Neural data, neuron names and ``neuron_info`` of the selected neurons; the arrays
+            are indexed lazily when the session's are lazy (nothing is read here). Samples
+            omitted for non-finite values (``nan_policy="omit"``) stay omitted.
+
+        Raises
+        ------
+        DataError
+            A query without ``neuron_info`` or that fails, unknown names, positions out of
+            range, a mask of the wrong length, or a selection of no neuron; the message names
+            the session.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd, sharedrep as sr
+        >>> s = sr.Session(np.zeros((50, 1)), np.ones((50, 3)), name="m1",
+        ...                neuron_info=pd.DataFrame({"population": ["th", "m1", "m1"]}))
+        >>> s.select_neurons("population == 'm1'").neuron_names
+        ('n1', 'n2')
+        """
+        label = self.name if self.name is not None else "<unnamed>"
+        idx = _neuron_positions(which, self.neuron_names, self.neuron_info, label)
+        new = object.__new__(Session)
+        new.__dict__.update(self.__dict__)
+        if isinstance(self.neural, np.ndarray) and not isinstance(self.neural, np.memmap):
+            new.neural = self.neural[:, idx]
+        else:  # lazy (file-backed) or metadata-only arrays: select columns when read
+            new.neural = _ColumnView(self.neural, idx)
+        new.neuron_names = tuple(self.neuron_names[i] for i in idx)
+        if self.neuron_info is not None:
+            new.neuron_info = self.neuron_info.iloc[idx].copy()
         return new
 
     def __repr__(self) -> str:
@@ -676,8 +731,43 @@ class Cohort(Sequence[Session]):
         return Cohort([s.as_covariates(features) for s in self])
 
     def subset(self, names: Iterable[str]) -> Cohort:
-        """Cohort of the named sessions, in the given order."""
+        """Cohort of the named sessions, in the given order (their ``neuron_info`` kept)."""
         return Cohort([self[n] for n in names])
+
+    def select_neurons(self, which: Any) -> Cohort:
+        """The cohort with each session restricted to some of its neurons.
+
+        Parameters
+        ----------
+        which : str, callable or mapping
+            A query on each session's ``neuron_info`` (e.g. ``"population == 'm1'"``), a
+            function of a session returning what :meth:`Session.select_neurons` takes, or a
+            mapping from session name to such a selection (sessions not named keep all their
+            neurons).
+
+        Returns
+        -------
+        Cohort
+
+        Raises
+        ------
+        DataError
+            A session that would keep no neuron, or a selection that fails (named).
+        """
+        sessions = []
+        for s in self:
+            if isinstance(which, Mapping):
+                sel = which.get(s.name)
+                sessions.append(s if sel is None else s.select_neurons(sel))
+            elif callable(which):
+                sessions.append(s.select_neurons(which(s)))
+            else:
+                sessions.append(s.select_neurons(which))
+        if isinstance(which, Mapping):
+            unknown = sorted(set(which) - set(self.names))
+            if unknown:
+                raise DataError(f"select_neurons: no sessions named {unknown}")
+        return Cohort(sessions)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per session: subject, condition, samples, neurons, segments."""
@@ -718,7 +808,94 @@ def _neuron_table(info: Any, names: tuple[str, ...], label: str) -> pd.DataFrame
             f"(first {list(names[:3])}) nor positions 0..{len(names) - 1}"
         )
     df.index.name = "neuron"
+    for col in df.columns:
+        values = df[col]
+        if values.dtype == object:
+            present = values[values.notna()]
+            if len(present) and all(isinstance(v, bool | np.bool_) for v in present):
+                # True/False with gaps (a tag defined for some neurons only): pandas' nullable
+                # boolean, the same values and missing entries, storable without pickle
+                df[col] = values.astype("boolean")
     return df
+
+
+class _ColumnView:
+    """Some columns of a lazy 2-D array, selected when rows are read (nothing read before)."""
+
+    ndim = 2
+
+    def __init__(self, source: Any, columns: np.ndarray) -> None:
+        if isinstance(source, _ColumnView):  # a selection of a selection: one view
+            columns, source = source.columns[columns], source.source
+        self.source, self.columns = source, np.asarray(columns, dtype=np.int64)
+        self.shape = (int(source.shape[0]), int(self.columns.size))
+        self.dtype = getattr(source, "dtype", np.dtype(float))
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        rows, cols = key if isinstance(key, tuple) else (key, slice(None))
+        block = np.asarray(self.source[rows])
+        return block[..., self.columns][..., cols] if block.ndim == 2 else block[self.columns][cols]
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        out = np.asarray(self.source)[:, self.columns]
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+
+def _neuron_positions(
+    which: Any, names: tuple[str, ...], info: pd.DataFrame | None, label: str
+) -> np.ndarray:
+    """Positions (in session order) of the neurons ``which`` selects; see ``select_neurons``."""
+    n = len(names)
+    if isinstance(which, str):
+        if info is None:
+            raise DataError(
+                f"session {label!r}: the query {which!r} needs neuron_info, which this session "
+                "does not have"
+            )
+        try:
+            keep = info.eval(which)
+        except Exception as err:  # pandas raises many types for a bad expression
+            raise DataError(
+                f"session {label!r}: the query {which!r} failed on neuron_info (columns "
+                f"{list(info.columns)}): {type(err).__name__}: {err}"
+            ) from None
+        mask = np.asarray(pd.Series(keep, index=info.index).fillna(False), dtype=bool)
+        if mask.shape != (n,):
+            raise DataError(f"session {label!r}: the query {which!r} is not a per-neuron test")
+        idx = np.flatnonzero(mask)
+    else:
+        arr = np.asarray(which)
+        if arr.dtype == bool:
+            if arr.shape != (n,):
+                raise DataError(
+                    f"session {label!r}: a mask of {arr.shape} for {n} neurons; give one "
+                    "value per neuron"
+                )
+            idx = np.flatnonzero(arr)
+        elif arr.dtype.kind in "iu":
+            bad = arr[(arr < 0) | (arr >= n)]
+            if bad.size:
+                raise DataError(
+                    f"session {label!r}: neuron positions {bad[:5].tolist()} are out of range "
+                    f"0..{n - 1}"
+                )
+            idx = np.unique(arr)
+        else:
+            pos = {v: i for i, v in enumerate(names)}
+            wanted = [str(v) for v in arr.ravel()]
+            unknown = [v for v in wanted if v not in pos]
+            if unknown:
+                raise DataError(
+                    f"session {label!r}: no neurons named {unknown[:5]} (first names: "
+                    f"{list(names[:3])})"
+                )
+            idx = np.unique([pos[v] for v in wanted]).astype(np.int64)
+    if idx.size == 0:
+        raise DataError(f"session {label!r}: the selection {which!r:.60} keeps no neuron")
+    return idx.astype(np.int64)
 
 
 def as_cohort(data: Session | Cohort | Iterable[Session]) -> Cohort:

@@ -70,6 +70,9 @@ class SessionFit:
         :attr:`Session.fingerprint <sharedrep.data.Session.fingerprint>` of the recording the
         readout was fitted on (``""`` in model files written before it was kept): a stored
         readout is never applied to another recording by mistake.
+    neuron_info : pandas.DataFrame or None
+        The session's per-neuron metadata (one row per neuron, indexed by neuron name), so
+        that a saved model keeps which neuron is which (population, tags, ...).
     """
 
     name: str
@@ -85,6 +88,7 @@ class SessionFit:
     mean_nu: np.ndarray = field(default_factory=lambda: np.zeros(0))
     nuisance_names: tuple[str, ...] = ()
     fingerprint: str = ""
+    neuron_info: pd.DataFrame | None = None
 
     def coef(self, W: np.ndarray, column_scale: np.ndarray) -> np.ndarray:
         """Map from the unscaled design to neurons in raw units, shape ``(q, n)``."""
@@ -575,6 +579,7 @@ class ShaReD:
             session.subject,
             session.condition,
             fingerprint=known_fingerprint(session),
+            neuron_info=getattr(session, "neuron_info", None),
         )
         if not stats.n_nuisance:
             return fit

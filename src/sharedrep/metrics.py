@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import scipy.linalg as sla
 
-__all__ = ["Scores"]
+__all__ = ["Scores", "principal_angles"]
 
 
 @dataclass(frozen=True)
@@ -67,3 +68,24 @@ def _r2(sse: np.ndarray, sst: np.ndarray) -> np.ndarray:
     ok = sst > 0
     out[ok] = 1.0 - sse[ok] / sst[ok]
     return out
+
+
+def principal_angles(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Principal angles between ``span(A)`` and ``span(B)`` in degrees, largest first.
+
+    Parameters
+    ----------
+    A : ndarray, shape (q, d1)
+    B : ndarray, shape (q, d2)
+
+    Returns
+    -------
+    ndarray, shape (min(d1, d2),)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> principal_angles(np.eye(3)[:, :1], np.eye(3)[:, 1:]).round(1)
+    array([90.])
+    """
+    return np.degrees(sla.subspace_angles(A, B))

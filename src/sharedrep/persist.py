@@ -24,8 +24,11 @@ state like any other attribute, so the file says how the model was chosen.
 Values in ``params`` and ``state`` are JSON (None, bool, int, float, str, lists) or tagged
 objects ``{"__type__": ...}`` for tuples, ranges, dicts, numpy arrays, xarray DataArrays,
 pandas Series / DataFrames / Index, :class:`~sharedrep.estimator.SessionFit` and
-:class:`~sharedrep.features.TemporalExpansion`. Loading builds only these types: nothing in a
-file is ever unpickled, imported or evaluated.
+:class:`~sharedrep.features.TemporalExpansion`. A DataFrame (e.g. a session's
+``neuron_info``) stores each column's dtype beside its values: text and categorical columns
+as JSON strings with ``null`` where missing, pandas' nullable booleans and integers as floats
+with NaN, restored to their dtypes on load (files without the dtypes load as before).
+Loading builds only these types: nothing in a file is ever unpickled, imported or evaluated.
 
 Checks on load, each a :class:`~sharedrep.errors.ModelFileError` naming the file: not a zip /
 truncated / CRC error; no header (not a sharedrep model); a ``format_version`` newer than this
@@ -80,11 +83,14 @@ class _Encoder:
     def array(self, a: np.ndarray, where: str) -> dict[str, Any]:
         a = np.asarray(a)
         if a.dtype.kind == "O":
-            # object arrays would need pickle; only all-string 1-D ones (pandas labels) are kept,
-            # as JSON lists
+            # object arrays would need pickle; only 1-D ones of strings (pandas labels, text
+            # columns of neuron metadata, missing entries as null) are kept, as JSON lists
             flat = a.ravel().tolist()
-            if a.ndim == 1 and all(isinstance(v, str) for v in flat):
-                return {"__type__": "object_strings", "values": flat}
+            if a.ndim == 1 and all(isinstance(v, str) or _missing(v) for v in flat):
+                return {
+                    "__type__": "object_strings",
+                    "values": [v if isinstance(v, str) else None for v in flat],
+                }
             raise ModelFileError(
                 f"cannot save {where}: an object array (dtype=object) cannot be stored "
                 "without pickle"
@@ -164,8 +170,10 @@ class _Encoder:
                 "__type__": "dataframe",
                 "columns": self.index(v.columns, f"{where}.columns"),
                 "data": [
-                    self.array(v.iloc[:, j].to_numpy(), f"{where}[{j}]") for j in range(v.shape[1])
+                    self.array(_column_values(v.iloc[:, j]), f"{where}[{j}]")
+                    for j in range(v.shape[1])
                 ],
+                "dtypes": [str(t) for t in v.dtypes],
                 "index": self.index(v.index, f"{where}.index"),
             }
         if isinstance(v, pd.Index):
@@ -189,6 +197,40 @@ class _Encoder:
             f"cannot save {where}: values of type {type(v).__name__} are not part of the model "
             f"file format (version {FORMAT_VERSION})"
         )
+
+
+def _missing(v: Any) -> bool:
+    """None, NaN or pandas.NA: a missing entry of a text column."""
+    return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
+
+
+def _column_values(col: pd.Series) -> np.ndarray:
+    """A DataFrame column as a numpy array the format stores; its dtype is stored beside it.
+
+    Text and categorical columns become object arrays of strings (missing: None); pandas'
+    nullable numbers and booleans become float arrays with NaN where missing.
+    """
+    dtype = col.dtype
+    if (
+        isinstance(dtype, pd.CategoricalDtype)
+        or pd.api.types.is_object_dtype(dtype)
+        or pd.api.types.is_string_dtype(dtype)
+    ):
+        return col.astype(object).to_numpy()
+    if isinstance(dtype, pd.api.extensions.ExtensionDtype):
+        return col.to_numpy(dtype=float, na_value=np.nan)
+    return col.to_numpy()
+
+
+def _restore_column(values: np.ndarray, dtype: str | None) -> Any:
+    """Inverse of :func:`_column_values` for a stored dtype name (numpy dtypes are as read)."""
+    if dtype is None or dtype == str(values.dtype):
+        return values
+    if dtype in ("str", "string", "category"):
+        return pd.Series(values, dtype=dtype).array  # None is missing, never the text "None"
+    if dtype in ("boolean", "Int64", "Int32", "Float64"):
+        return pd.Series(values).astype(dtype).array
+    return values
 
 
 def _index_values(idx: pd.Index) -> np.ndarray:
@@ -311,7 +353,7 @@ class _Decoder:
     def values(self, v: Any) -> np.ndarray:
         if isinstance(v, Mapping) and v.get("__type__") == "object_strings":
             out = np.empty(len(v["values"]), dtype=object)
-            out[:] = [str(x) for x in v["values"]]
+            out[:] = [None if x is None else str(x) for x in v["values"]]
             return out
         if isinstance(v, Mapping) and v.get("__type__") == "ndarray":
             return self.array(v.get("key"))
@@ -355,6 +397,8 @@ class _Decoder:
             if kind == "dataframe":
                 columns = self.index(v["columns"])
                 data = [self.values(c) for c in v["data"]]
+                dtypes = v.get("dtypes", [None] * len(data))  # absent in older files
+                data = [_restore_column(c, t) for c, t in zip(data, dtypes, strict=True)]
                 frame = pd.DataFrame(dict(enumerate(data)), index=self.index(v["index"]))
                 frame.columns = columns
                 return frame

@@ -109,6 +109,15 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--force", action="store_true", help="replace .npz files already in the folder"
     )
+    sim.add_argument(
+        "--lever",
+        action="store_true",
+        help="simulate the lever-push study instead (thalamic axons and M1 neurons with "
+        "neuron_info, an optogenetic tag, naive/expert or --days); the configuration runs "
+        "groups, populations and days",
+    )
+    sim.add_argument("--mice", type=int, default=4, help="--lever: mice (default: 4)")
+    sim.add_argument("--days", type=int, default=None, help="--lever: days 1..N per mouse")
     sim.set_defaults(run=_simulate)
 
     fit = command(

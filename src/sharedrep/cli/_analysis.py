@@ -45,6 +45,40 @@ def _statistics(
     return encoding, boot, comparison
 
 
+def _study(model: Any, cohort: Any, steps: _Steps, cfg: Any, encoding: Any) -> dict[str, Any]:
+    """Neuron groups, populations and days, as the configuration's study keys ask."""
+    from ..errors import DataError
+    from ..inference import compare_groups, compare_populations, learning_trends
+
+    out: dict[str, Any] = {"groups": None, "populations": None, "trends": None}
+    if not (cfg.groups or cfg.populations or cfg.days):
+        return out
+    if encoding is None and (cfg.groups or cfg.days):
+        raise DataError(
+            f"{cfg.source}: key 'groups'/'days': the comparison needs the encoding map; set "
+            "null_size > 0"
+        )
+    common = {"n_perm": cfg.permutations or 1000, "n_boot": cfg.boot_animals, "seed": cfg.seed}
+    features = None if cfg.timing_vars is None else list(cfg.timing_vars)
+    with steps.step("groups, populations, days"):
+        if cfg.groups:
+            out["groups"] = [
+                compare_groups(model, cohort, by, where=cfg.group_where, encoding=encoding,
+                               **common)
+                for by in cfg.groups
+            ]  # fmt: skip
+        if cfg.populations:
+            out["populations"] = compare_populations(
+                model, cohort, cfg.populations, features=features, **common
+            )
+        if cfg.days:
+            out["trends"] = learning_trends(
+                model, cohort, cfg.days, by=cfg.populations, features=features,
+                encoding=encoding, **common,
+            )  # fmt: skip
+    return out
+
+
 def _n_conditions(cohort: Any) -> int:
     labels = {s.condition for s in cohort}
     return 0 if None in labels else len(labels)

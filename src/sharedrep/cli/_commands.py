@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ._analysis import _statistics, _summary
+from ._analysis import _statistics, _study, _summary
 from ._console import EXIT_OK, _Console, _Steps
 from ._data import _cluster, _data_files, _inputs, _load, _read_sessions, _select
 from ._output import check_writable, output_folder
@@ -102,6 +102,8 @@ def _simulate(args: argparse.Namespace, console: _Console) -> int:
             f"{out} already holds .npz files; choose another --out or pass --force to replace them"
         )
     check_writable(out)  # before simulating: a read-only or full folder fails now
+    if args.lever:
+        return _simulate_lever(args, console, out)
     cohort, truth = simulate.cohort(
         n_sessions=args.sessions,
         n_samples=args.samples,
@@ -153,6 +155,46 @@ def _simulate(args: argparse.Namespace, console: _Console) -> int:
     return EXIT_OK
 
 
+def _simulate_lever(args: argparse.Namespace, console: _Console, out: Path) -> int:
+    """``sharedrep simulate --lever``: the lever-push study, with neuron metadata and days."""
+    from .. import simulate
+    from ..io import write_npz
+
+    cohort, truth = simulate.lever_task(
+        n_mice=args.mice, days=args.days, n_trials=(20, 30), n_axons=(20, 40), n_m1=(40, 80),
+        seed=args.seed,
+    )  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)
+    for s in cohort:
+        write_npz(s, out / f"{s.name}.npz")
+    lags = truth.lags
+    study = (
+        'groups = "thalamus_driven"\n'
+        "group_where = \"population == 'm1'\"\n"
+        'populations = "population"\n'
+        'timing_vars = ["lever_pos", "lever_vel"]\n' + ('days = "day"\n' if args.days else "")
+    )
+    config = out / "fit.toml"
+    config.write_text(
+        "# sharedrep fit configuration for this simulated lever-push study (sharedrep fit --help)\n"
+        'folder = "."\n'
+        f"lags = {{min = {int(lags.min())}, max = {int(lags.max())}}}\n"
+        f"ranks = [{truth.n_components - 1}, {truth.n_components}, {truth.n_components + 1}]\n"
+        "alphas = [1.0, 100.0]\n"
+        'null = "segments"\n'
+        "null_size = 100\n"
+        "bootstrap = 0\n"
+        "permutations = 400\n"
+        "boot_animals = 400\n" + study + 'output = "results"\n'
+    )
+    console.say(cohort.to_frame().to_string())
+    console.result(
+        f"Wrote {len(cohort)} sessions of {args.mice} mice to {out} and a configuration: run  "
+        f"sharedrep fit {config}"
+    )
+    return EXIT_OK
+
+
 def _fit(args: argparse.Namespace, console: _Console) -> int:
     from ..config import read_config
 
@@ -175,6 +217,7 @@ def _fit_run(cfg: Any, console: _Console, staging: Path) -> int:
             "encoding map",
             "bootstrap bands",
             "condition comparison",
+            *(["groups, populations, days"] if cfg.groups or cfg.populations or cfg.days else []),
             "report",
         ],
     )
@@ -208,6 +251,7 @@ def _fit_run(cfg: Any, console: _Console, staging: Path) -> int:
         n_perm=cfg.permutations,
         seed=cfg.seed,
     )
+    study = _study(model, cohort, steps, cfg, encoding)
     out = cfg.output
     with steps.step("report"):
         report(
@@ -221,6 +265,7 @@ def _fit_run(cfg: Any, console: _Console, staging: Path) -> int:
             title=cfg.title,
             warnings=console.warnings_,
             inputs=_inputs(cfg.source, cohort),
+            **study,
         )
         model.save(staging / "model.npz")
         # a record of the run; its relative paths are those of the original file

@@ -45,6 +45,7 @@ def compare_conditions(
     n_perm: int = 1000,
     order: Sequence[str] | None = None,
     seed: int | None = 0,
+    ordered: bool = False,
     **encoding_kwargs: Any,
 ) -> pd.DataFrame:
     """Compare conditions (e.g. naive vs expert) under one shared representation.
@@ -58,7 +59,10 @@ def compare_conditions(
     among the sessions of each subject (the paired design of a longitudinal study); when no
     subject was recorded in two conditions, labels are permuted between subjects instead and
     the table says so. Two conditions: the statistic is the difference (second minus first,
-    two-sided p); more: the range over conditions.
+    two-sided p); more: the range over conditions, or, for ordered conditions (``ordered=True``:
+    days of learning, in ``order``), the trend: the least-squares slope of the measure over the
+    conditions' ranks 0, 1, 2, ... (change per step, two-sided p). For trends within each
+    animal with numeric days, groups and intervals, see :func:`sharedrep.learning_trends`.
 
     Parameters
     ----------
@@ -74,15 +78,17 @@ def compare_conditions(
     order : sequence of str, optional
         Condition order (default: order of first appearance).
     seed : int, optional
+    ordered : bool
+        The conditions are ordered (``order``): test a trend over them instead of a range.
 
     Returns
     -------
     pandas.DataFrame
         Index ``(component, measure)`` with measures ``fraction_encoding``, ``strength``,
         ``peak_lag`` (samples; and ``peak_lag_s`` in seconds when the rate is known); one
-        column per condition, then ``difference`` (or ``range``), ``p_value``. ``attrs`` hold
-        ``permutation`` (scheme), ``n_perm``, ``fdr``, ``n_sessions`` and ``n_neurons`` per
-        condition.
+        column per condition, then ``difference`` (or ``range``, or ``trend``), ``p_value``.
+        ``attrs`` hold ``permutation`` (scheme), ``n_perm``, ``fdr``, ``n_sessions`` and
+        ``n_neurons`` per condition.
     """
     n_perm = check_count(n_perm, "n_perm", 1, " (label permutations)")
     check_seed(seed)
@@ -149,7 +155,12 @@ def compare_conditions(
 
     obs = measures(labels[None])[0]  # (C, M)
     null = measures(perms)  # (B, C, M)
-    if len(conds) == 2:
+    if ordered and len(conds) > 2:
+        rank = np.arange(len(conds), dtype=float) - (len(conds) - 1) / 2
+        stat_obs = rank @ obs / (rank @ rank)
+        stat_null, stat_name = np.einsum("c,bcm->bm", rank, null) / (rank @ rank), "trend"
+        p = (1 + (np.abs(stat_null) >= np.abs(stat_obs) - 1e-12).sum(0)) / (1 + n_perm)
+    elif len(conds) == 2:
         stat_obs, stat_null, stat_name = obs[1] - obs[0], null[:, 1] - null[:, 0], "difference"
         p = (1 + (np.abs(stat_null) >= np.abs(stat_obs) - 1e-12).sum(0)) / (1 + n_perm)
     else:

@@ -27,9 +27,8 @@ from ..backend import get_backend
 from ..data import Cohort, Session, as_cohort
 from ..errors import DataError
 from ..estimator import SessionFit, ShaReD
-from ..metrics import _r2
+from ..metrics import _r2, principal_angles
 from ..selection import FoldStats, with_coef
-from ..simulate import principal_angles
 from ..stats import SessionStats
 from ._common import (
     _align,
@@ -60,14 +59,15 @@ class EncodingMap:
         session, see ``cross_fit``, the readout on the other folds, scored on the held-out
         folds, pooled), ``r2_in_sample`` (the test statistic: R² of the readout fitted on the
         very samples scored, on the cross-fitted latents), ``p``, ``q`` (BH within session)
-        and ``encodes`` (``q < fdr``). The names follow the package's scheme: ``heldout``
-        (cross-validation), ``crossfit`` (``W`` never saw the session's scored samples) and
-        ``in_sample``.
+        and ``encodes`` (``q < fdr``), then the columns of the session's ``neuron_info``
+        (population, tags, ...; a name the table already uses gets the prefix ``info_``). The
+        names follow the package's scheme: ``heldout`` (cross-validation), ``crossfit`` (``W``
+        never saw the session's scored samples) and ``in_sample``.
     components : pandas.DataFrame
         One row per neuron and component: the same identifiers, ``component``,
         ``delta_r2_crossfit`` (cross-fitted drop-one ΔR²: ``r2_crossfit`` of the full model
         minus that with the component's readout removed and the others refitted), ``p``, ``q``
-        (BH within session and component) and ``encodes``.
+        (BH within session and component), ``encodes`` and the ``neuron_info`` columns.
     sessions : pandas.DataFrame
         One row per session: ``n_neurons``, ``n_samples``, ``n_null`` (shifts or permutations
         used), ``min_shift`` (samples; NaN for the segment null), ``max_angle`` (largest
@@ -258,28 +258,34 @@ def encoding_map(
         }
         enc = np.nan_to_num(q_full, nan=1.0) < fdr
         neu_rows.append(
-            pd.DataFrame(
-                {
-                    **ids,
-                    "r2_crossfit": r2_full,
-                    "r2_in_sample": np.where(ok, ess_obs / np.where(ok, sst, 1.0), np.nan),
-                    "p": p_full,
-                    "q": q_full,
-                    "encodes": enc,
-                }
+            _with_neuron_info(
+                pd.DataFrame(
+                    {
+                        **ids,
+                        "r2_crossfit": r2_full,
+                        "r2_in_sample": np.where(ok, ess_obs / np.where(ok, sst, 1.0), np.nan),
+                        "p": p_full,
+                        "q": q_full,
+                        "encodes": enc,
+                    }
+                ),
+                s,
             )
         )
         for j in range(d):
             comp_rows.append(
-                pd.DataFrame(
-                    {
-                        **ids,
-                        "component": j,
-                        "delta_r2_crossfit": delta[j],
-                        "p": p_comp[j],
-                        "q": q_comp[j],
-                        "encodes": np.nan_to_num(q_comp[j], nan=1.0) < fdr,
-                    }
+                _with_neuron_info(
+                    pd.DataFrame(
+                        {
+                            **ids,
+                            "component": j,
+                            "delta_r2_crossfit": delta[j],
+                            "p": p_comp[j],
+                            "q": q_comp[j],
+                            "encodes": np.nan_to_num(q_comp[j], nan=1.0) < fdr,
+                        }
+                    ),
+                    s,
                 )
             )
         ses_rows.append(
@@ -320,6 +326,21 @@ def encoding_map(
         split=fs.split_description,
         stats=dict(zip(cohort.names, totals, strict=True)),
     )
+
+
+def _with_neuron_info(frame: pd.DataFrame, session: Session) -> pd.DataFrame:
+    """``frame`` (one row per neuron of ``session``, in order) with its neuron_info columns.
+
+    A metadata column whose name the table already uses (``r2``, ``session``, ...) is added
+    as ``info_<name>``.
+    """
+    info = session.neuron_info
+    if info is None:
+        return frame
+    for col in info.columns:
+        name = str(col) if str(col) not in frame.columns else f"info_{col}"
+        frame[name] = info[col].to_numpy() if info[col].dtype.kind in "biufM" else info[col].array
+    return frame
 
 
 def _cholT(metric: np.ndarray) -> np.ndarray:

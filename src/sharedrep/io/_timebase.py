@@ -213,6 +213,7 @@ def _assemble(
     rate: float | None,
     metadata: dict[str, Any],
     nan_policy: str,
+    neuron_info: Any = None,
 ) -> Session:
     """Resample behavior onto the neural time base and build the session."""
     if resample not in RESAMPLE_METHODS:
@@ -263,6 +264,7 @@ def _assemble(
             neuron_names=list(neuron_names),
             rate=rate,
             metadata=metadata,
+            neuron_info=neuron_info,
             nan_policy=nan_policy,
         )
     except DataError as err:

@@ -21,9 +21,19 @@ key                shape        meaning
 ``covariate_names`` (c,)        their names
 ``subject``        ()           animal id
 ``condition``      ()           condition label
+``neuron_info__C`` (n,)         column ``C`` of ``session.neuron_info`` (one value per neuron:
+                                numbers, booleans or strings), e.g. ``neuron_info__population``
+``neuron_info_``   (n,)         optional, bool: True where column ``C`` is missing (written
+``missing__C``                  only for columns with gaps; a missing string is stored as ``""``,
+                                a missing boolean as False, a missing integer as 0)
+``neuron_info_``   (k,)         optional: the column names in order (default: archive order)
+``columns``
 other 0-d keys     ()           kept in ``session.metadata`` (e.g. ``session``, ``area``,
                                 ``source``, ``license``)
 =================  ===========  ==============================================================
+
+Neuron metadata read back have the types they were written with: a column with gaps becomes
+pandas' nullable ``"boolean"`` / ``"Int64"``, NaN (floats) or missing strings.
 """
 
 from __future__ import annotations
@@ -45,8 +55,91 @@ _NPZ_REQUIRED = ("behavior", "neural")
 _NPZ_RESERVED = frozenset(
     {"behavior", "neural", "behavior_names", "neuron_names", "trial", "time", "bin_s"}
     | {"subject", "condition", "session", "source_file", "trial_time", "trial_time_s"}
-    | {"covariates", "covariate_names"}
+    | {"covariates", "covariate_names", "neuron_info_columns"}
 )
+_INFO, _INFO_MISSING = "neuron_info__", "neuron_info_missing__"
+
+
+def _read_neuron_info(data: dict[str, Any], n: int, source: str) -> pd.DataFrame | None:
+    """Pop the ``neuron_info__*`` keys of an archive into a table (see the module docstring)."""
+    order = data.pop("neuron_info_columns", None)
+    keys = [k for k in data if k.startswith(_INFO)]
+    missing = {
+        k[len(_INFO_MISSING) :]: data.pop(k) for k in list(data) if k.startswith(_INFO_MISSING)
+    }
+    if not keys:
+        if missing:
+            raise DataError(f"{source}: {sorted(missing)} have missing-value masks but no values")
+        return None
+    names = [k[len(_INFO) :] for k in keys]
+    if order is not None:
+        order = [str(c) for c in np.atleast_1d(order)]
+        if sorted(order) != sorted(names):
+            raise DataError(
+                f"{source}: neuron_info_columns lists {order} but the file has columns {names}"
+            )
+        names = order
+    unknown = sorted(set(missing) - set(names))
+    if unknown:
+        raise DataError(f"{source}: missing-value masks for unknown neuron_info columns {unknown}")
+    columns: dict[str, Any] = {}
+    for name in names:
+        values = np.asarray(data.pop(_INFO + name))
+        if values.shape != (n,):
+            raise DataError(
+                f"{source}: key {_INFO + name!r} has shape {values.shape}; the file has {n} "
+                "neurons (one value each)"
+            )
+        mask = missing.get(name)
+        if mask is None or not np.asarray(mask).any():
+            columns[name] = values.astype(object) if values.dtype.kind == "U" else values
+            continue
+        mask = np.asarray(mask)
+        if mask.shape != (n,) or mask.dtype != bool:
+            raise DataError(f"{source}: key {_INFO_MISSING + name!r} must be ({n},) booleans")
+        if values.dtype.kind == "b":
+            col = pd.array(values, dtype="boolean")
+        elif values.dtype.kind in "iu":
+            col = pd.array(values, dtype="Int64")
+        elif values.dtype.kind == "f":
+            col = values.astype(float)
+        else:
+            col = values.astype(object)
+        col[mask] = (
+            None if values.dtype.kind in "UO" else (np.nan if values.dtype.kind == "f" else pd.NA)
+        )
+        columns[name] = col
+    return pd.DataFrame(columns)
+
+
+def _neuron_info_keys(info: pd.DataFrame, name: str | None) -> dict[str, np.ndarray]:
+    """The ``neuron_info__*`` keys of a session's neuron metadata (see the module docstring)."""
+    out: dict[str, np.ndarray] = {"neuron_info_columns": np.array([str(c) for c in info.columns])}
+    for col in info.columns:
+        series = info[col]
+        gaps = series.isna().to_numpy()
+        kind = series.dtype
+        if pd.api.types.is_bool_dtype(kind):
+            values = series.fillna(False).to_numpy(dtype=bool)
+            gaps = (
+                gaps if isinstance(kind, pd.api.extensions.ExtensionDtype) else np.zeros_like(gaps)
+            )
+        elif pd.api.types.is_integer_dtype(kind):
+            values = series.fillna(0).to_numpy(dtype=np.int64)
+        elif pd.api.types.is_float_dtype(kind):
+            values, gaps = series.to_numpy(dtype=float, na_value=np.nan), np.zeros_like(gaps)
+        else:
+            present = series[~gaps]
+            if not all(isinstance(v, str) for v in present.astype(object)):
+                raise DataError(
+                    f"session {name!r}: neuron_info column {col!r} holds values that are neither "
+                    "numbers, booleans nor strings; the npz layout cannot store it"
+                )
+            values = np.array(["" if g else str(v) for v, g in zip(series, gaps, strict=True)])
+        out[_INFO + str(col)] = values
+        if gaps.any():
+            out[_INFO_MISSING + str(col)] = gaps
+    return out
 
 
 def _scalar(value: np.ndarray) -> Any:
@@ -126,6 +219,7 @@ def read_npz(
     bin_s = data.pop("bin_s", None)
     subject = data.pop("subject", None)
     cond = data.pop("condition", None)
+    neuron_info = _read_neuron_info(data, int(neural.shape[1]) if neural.ndim == 2 else 1, source)
     meta: dict[str, Any] = {"source_file": source}
     if "session" in data:
         meta["session_id"] = str(_scalar(data.pop("session")))
@@ -189,6 +283,7 @@ def read_npz(
             covariates=covariates,
             covariate_names=None if covariate_names is None else [str(c) for c in covariate_names],
             trial_time=trial_time,
+            neuron_info=neuron_info,
             nan_policy=nan_policy,
         )
     except DataError as err:
@@ -212,7 +307,9 @@ def write_npz(session: Session, path: str | os.PathLike[str]) -> Path:
     Notes
     -----
     Metadata values that are strings, numbers or booleans are written as 0-d keys; other
-    metadata (tables, lists) are not part of the layout and are left out.
+    metadata (tables, lists) are not part of the layout and are left out. ``neuron_info`` is
+    written column by column (``neuron_info__<column>``, see the module docstring); a column
+    that is not numbers, booleans or strings raises :class:`~sharedrep.errors.DataError`.
     """
     out: dict[str, Any] = {
         "behavior": np.asarray(session.behavior),
@@ -234,6 +331,8 @@ def write_npz(session: Session, path: str | os.PathLike[str]) -> Path:
     for key in ("subject", "condition"):
         if getattr(session, key) is not None:
             out[key] = np.array(str(getattr(session, key)))
+    if session.neuron_info is not None:
+        out.update(_neuron_info_keys(session.neuron_info, session.name))
     for key, value in session.metadata.items():
         if key == "session_id":
             out.setdefault("session", np.array(str(value)))

@@ -8,6 +8,13 @@ container of ``PoseEstimationSeries``; their confidence is not used). Neural dat
 module (a ``RoiResponseSeries``, alone or inside ``Fluorescence`` / ``DfOverF``). The
 ``trials`` table gives the segments; the subject id and session metadata are copied. The time
 base and segments follow :mod:`sharedrep.io._timebase`.
+
+Per-neuron metadata (``Session.neuron_info``) come from the columns of the ``Units`` table, or of
+the ``PlaneSegmentation`` the ROI series refers to (its rows in the series' order): every column
+with one number, boolean or string per neuron (an electrode group is named, and its location
+added as ``location``). Columns that are not one value per neuron (ragged lists, references)
+are listed in ``metadata["neuron_info_skipped"]``; spike times, masks and waveforms are data,
+not metadata.
 """
 
 from __future__ import annotations
@@ -165,6 +172,65 @@ def _nwb_ophys(nwb: Any, wanted: str | None, source: str, pynwb: Any) -> tuple[s
     return paths[0], available[paths[0]]
 
 
+#: table columns that are data, not per-neuron metadata (spikes, masks, waveforms, references)
+_NOT_METADATA = frozenset(
+    {"spike_times", "obs_intervals", "electrodes", "waveforms", "waveform_mean", "waveform_sd"}
+    | {"image_mask", "pixel_mask", "voxel_mask"}
+)
+
+
+def _metadata_value(v: Any) -> Any:
+    """A table cell as a plain value: bytes decoded, an NWB object (electrode group) by name."""
+    if isinstance(v, bytes):
+        return v.decode("utf-8", errors="replace")
+    if hasattr(v, "name") and hasattr(v, "fields"):  # pynwb/hdmf containers
+        return str(v.name)
+    return v
+
+
+def _table_metadata(
+    table: Any, rows: np.ndarray | None = None
+) -> tuple[pd.DataFrame | None, list[str]]:
+    """Per-row scalar columns of an NWB DynamicTable (Units, PlaneSegmentation), in ``rows``.
+
+    Returns the table (one row per selected row, a RangeIndex) and the names of the columns
+    left out because they are not one scalar per row (ragged lists, masks, references).
+    """
+    from hdmf.common.table import DynamicTableRegion, VectorIndex
+
+    columns: dict[str, Any] = {}
+    skipped: list[str] = []
+    for name in table.colnames:
+        if name in _NOT_METADATA:
+            continue
+        col = table[name]
+        if isinstance(col, VectorIndex | DynamicTableRegion):
+            skipped.append(name)
+            continue
+        values = np.asarray([_metadata_value(v) for v in col.data[:]], dtype=object)
+        if values.ndim != 1:
+            skipped.append(name)
+            continue
+        values = values if rows is None else values[rows]
+        if all(isinstance(v, bool | np.bool_) for v in values):
+            columns[name] = values.astype(bool)
+        elif all(
+            isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in values
+        ):
+            columns[name] = values.astype(
+                float if any(isinstance(v, float | np.floating) for v in values) else np.int64
+            )
+        else:
+            columns[name] = [v if isinstance(v, str) else str(v) for v in values]
+        if name == "electrode_group":
+            groups = np.asarray(col.data[:], dtype=object)
+            groups = groups if rows is None else groups[rows]
+            loc = [getattr(g, "location", None) for g in groups]
+            if "location" not in table.colnames and all(isinstance(v, str) for v in loc):
+                columns["location"] = loc
+    return (pd.DataFrame(columns) if columns else None), skipped
+
+
 def _roi_names(series: Any, n: int) -> list[str]:
     try:
         rows = np.asarray(series.rois.data[:], dtype=np.int64)
@@ -173,6 +239,18 @@ def _roi_names(series: Any, n: int) -> list[str]:
     except (AttributeError, IndexError, TypeError):
         return [f"roi{i}" for i in range(n)]
     return names if len(names) == n else [f"roi{i}" for i in range(n)]
+
+
+def _roi_metadata(series: Any, n: int) -> tuple[pd.DataFrame | None, list[str]]:
+    """Columns of the PlaneSegmentation behind a RoiResponseSeries, for its ROIs in order."""
+    try:
+        rows = np.asarray(series.rois.data[:], dtype=np.int64)
+        table = series.rois.table
+    except (AttributeError, IndexError, TypeError):
+        return None, []
+    if rows.size != n:
+        return None, []
+    return _table_metadata(table, rows)
 
 
 def _nwb_metadata(nwb: Any, path: Path) -> tuple[str | None, dict[str, Any]]:
@@ -307,6 +385,7 @@ def read_nwb(
                     f"({lo:.6g}-{hi:.6g} s)"
                 )
             Y = _bin_counts(spikes, unit_of_spike, len(neuron_names), edges)
+            neuron_info, skipped = _table_metadata(nwb.units)
             t = (edges[:-1] + edges[1:]) / 2
             bins = (edges[:-1], edges[1:])
             rate = 1.0 / float(bin_size)
@@ -342,6 +421,7 @@ def read_nwb(
                 )
             bins = _bins_around(t)
             neuron_names = _roi_names(series, Y.shape[1])
+            neuron_info, skipped = _roi_metadata(series, Y.shape[1])
             rate = _measured_rate(t)
             split_gaps = True
             neural_source = {"neural": f"ophys/{label}"}
@@ -367,6 +447,8 @@ def read_nwb(
                     }
                 )
         meta.update(neural_source)
+        if skipped:
+            meta["neuron_info_skipped"] = skipped
     return _assemble(
         source,
         beh,
@@ -384,4 +466,5 @@ def read_nwb(
         rate=rate,
         metadata=meta,
         nan_policy=nan_policy,
+        neuron_info=neuron_info,
     )

@@ -3,6 +3,11 @@
 Behavior as ``Tsd`` / ``TsdFrame`` (or a dict of them), neural activity as a ``TsGroup`` of
 spike trains (counted in bins of ``bin_size``) or a ``TsdFrame`` (e.g. calcium traces), epochs as
 an ``IntervalSet``. The time base and segments follow :mod:`sharedrep.io._timebase`.
+
+Per-neuron metadata (``Session.neuron_info``) are the pynapple metadata of the neural object:
+the columns of ``TsGroup.metadata`` (e.g. set with ``TsGroup(..., metadata=...)`` or
+``set_info``) except the firing ``rate`` pynapple computes itself, or the column metadata of a
+``TsdFrame``.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ..data import Session
 from ..errors import DataError
@@ -150,6 +156,7 @@ def from_pynapple(
             f"{source}: neural must be a pynapple TsGroup (spike trains) or TsdFrame, got "
             f"{type(neural).__name__}"
         )
+    neuron_info = _nap_metadata(neural, neuron_names)
     labels = None
     if ivals is not None:
         labels = _interval_labels(
@@ -177,4 +184,22 @@ def from_pynapple(
         rate=rate,
         metadata=meta,
         nan_policy=nan_policy,
+        neuron_info=neuron_info,
     )
+
+
+def _nap_metadata(neural: Any, names: list[str]) -> pd.DataFrame | None:
+    """The per-neuron metadata of a TsGroup (without its computed ``rate``) or a TsdFrame."""
+    table = getattr(neural, "metadata", None)
+    if not isinstance(table, pd.DataFrame):
+        return None
+    table = table.drop(columns=[c for c in ("rate",) if c in table.columns and _is_group(neural)])
+    if table.shape[1] == 0:
+        return None
+    table = table.copy()
+    table.index = [str(i) for i in table.index]
+    return table.loc[names] if set(names) <= set(table.index) else None
+
+
+def _is_group(neural: Any) -> bool:
+    return type(neural).__name__ == "TsGroup"

@@ -15,6 +15,12 @@ function                   shows
                            permutation p-values and the smallest p the design allows
 :func:`trial_average`      each component's latent averaged over trials against the time within
                            the trial (``Session.trial_time``), per session and per condition
+:func:`groups`             encoding in a labelled group of neurons against the rest, per animal
+                           and pooled, with intervals over animals (``sr.compare_groups``)
+:func:`populations`        response profiles and timing of populations recorded together, and
+                           the lead per animal (``sr.compare_populations``)
+:func:`learning`           measures across days, one line per animal, with the within-animal
+                           trend (``sr.learning_trends``)
 =========================  ==================================================================
 
 Conventions. Every function returns the :class:`~matplotlib.figure.Figure` it drew on.
@@ -47,6 +53,7 @@ from ._conditions import _smallest_p as _smallest_p  # the report states it too
 from ._conditions import conditions
 from ._model import cv_curve, filters, peak_info
 from ._neurons import encoding_map, session_r2
+from ._study import groups, learning, populations
 from ._style import ALPHA as ALPHA
 from ._style import MIN_FONT_PT, fmt_lag, fmt_value
 from ._style import PALETTE as PALETTE
@@ -61,7 +68,10 @@ __all__ = [
     "filters",
     "fmt_lag",
     "fmt_value",
+    "groups",
+    "learning",
     "peak_info",
+    "populations",
     "session_r2",
     "trial_average",
 ]

@@ -80,8 +80,8 @@ def conditions(table: pd.DataFrame, *, encoding: Any = None, fig: Figure | None 
     """
     if not {"component", "measure"} <= set(table.index.names):
         raise ValueError("conditions() takes the (component, measure) table of compare_conditions")
-    stat = next((c for c in ("difference", "range") if c in table.columns), None)
-    conds = [c for c in table.columns if c not in ("difference", "range", "p_value")]
+    stat = next((c for c in ("difference", "range", "trend") if c in table.columns), None)
+    conds = [c for c in table.columns if c not in ("difference", "range", "trend", "p_value")]
     measures = set(table.index.get_level_values("measure"))
     lag_measure = "peak_lag_s" if "peak_lag_s" in measures else "peak_lag"
     points = _session_values(encoding, [str(c) for c in conds])

@@ -77,6 +77,7 @@ from .sections import (
     _sessions_section,
     _trials_section,
 )
+from .study import _study_sections
 
 __all__ = [
     "encoding_caveats",
@@ -102,6 +103,9 @@ def report(
     inputs: Sequence[str | os.PathLike[str]] | None = None,
     noise_ceiling: float | Mapping[str, float] | None = None,
     dpi: int = 110,
+    groups: Any = None,
+    populations: Any = None,
+    trends: Any = None,
 ) -> Path:
     """Write a self-contained HTML report of a fitted model, with figures and tables.
 
@@ -138,6 +142,12 @@ def report(
         The best R² the data allow (cohort, or per session), drawn as a reference line.
     dpi : int
         Resolution of the figures (dots per inch).
+    groups : GroupComparison or list of them, optional
+        From :func:`sharedrep.compare_groups`: encoding in labelled groups of neurons.
+    populations : PopulationComparison, optional
+        From :func:`sharedrep.compare_populations`: timing of populations recorded together.
+    trends : LearningTrends, optional
+        From :func:`sharedrep.learning_trends`: trends over days.
 
     Returns
     -------
@@ -249,6 +259,7 @@ def report(
     _r2_section(doc, cohort, choice, scores, r2_name, r2_label, noise_ceiling)
     _encoding_section(doc, encoding)
     _conditions_section(doc, cohort, comparison, encoding)
+    _study_sections(doc, cohort, groups, populations, trends)
     _model_section(doc, model, cohort, inputs)
 
     page = (
