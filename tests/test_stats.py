@@ -313,3 +313,24 @@ def test_wide_designs_take_the_lagged_route_for_every_product():
     assert st.count[0] == n
     for got, want in [(part.cov_phi, cov), (part.cross, cross), (part.y_sq, ysq)]:
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-10 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("lags", [range(-5, 5), range(0, 33, 4), [-3, 0, 1, 7]])
+@pytest.mark.parametrize("zero", [None, (True, False, True)])
+def test_lag_major_rows_are_the_design_rows_reordered(lags, zero):
+    # consecutive lags take the one-gather path (a strided window view), others a gather per
+    # lag; both must give design_rows' values, zero-padded edges and fill included
+    rng = np.random.default_rng(3)
+    exp = TemporalExpansion(lags, zero_edges=zero)
+    tau_min, tau_max = exp.window
+    m = 400
+    block = rng.normal(size=(m, 3))
+    segments = np.repeat(np.arange(8), 50)
+    lo, hi = max(tau_max, 0), m - max(-tau_min, 0)
+    rows = np.sort(rng.choice(np.arange(lo, hi), size=120, replace=False))
+    fill = rng.normal(size=3)
+    want = exp.design_rows(block, rows, segments=segments, fill=fill)
+    out = np.full((rows.size, exp.n_columns(3)), np.nan)
+    got = exp.lag_major_rows(block, rows, out, segments=segments, fill=fill)
+    np.testing.assert_array_equal(got[:, exp.lag_major_order(3)], want)
+    np.testing.assert_array_equal(block, np.random.default_rng(3).normal(size=(m, 3)))

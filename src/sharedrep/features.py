@@ -425,8 +425,20 @@ class TemporalExpansion:
         if self.basis is not None:
             raise ValueError("lag-major rows are only defined without a basis")
         p = block.shape[1]
-        for i, lag in enumerate(self.lags):
-            np.take(block, rows - lag, axis=0, out=out[:, i * p : (i + 1) * p])
+        L, span = self.lags.size, self.span
+        if L == span and block.flags.c_contiguous and block.shape[0] >= span:
+            # consecutive lags: row t of the design is samples t - a_min, t - a_min - 1, ...,
+            # which a view with a negative lag stride holds; one gather of whole rows
+            windows = np.lib.stride_tricks.as_strided(
+                block[span - 1 :],
+                shape=(block.shape[0] - span + 1, span, p),
+                strides=(block.strides[0], -block.strides[0], block.strides[1]),
+                writeable=False,
+            )
+            np.take(windows, rows - int(self.lags[0]) - span + 1, axis=0, out=out.reshape(-1, L, p))
+        else:
+            for i, lag in enumerate(self.lags):
+                np.take(block, rows - lag, axis=0, out=out[:, i * p : (i + 1) * p])
         outside = self._outside(segments, rows)
         if outside is not None:
             zero = np.flatnonzero(self.zero_edges)

@@ -43,6 +43,8 @@ DEFAULT_CHUNK_ENTRIES = 8_000_000
 _HUGE, _TINY = 1e150, 1e-150
 #: a neuron is summed about its mean when |mean| exceeds this many standard deviations
 _OFFSET_SD = 10.0
+#: rows of the first chunk the shifts (and the scale checks) are taken from
+_SHIFT_ROWS = 4096
 #: from this many behavioral features on, the lagged route also computes Phi'Y lag by lag
 #: (below, those p x n products are too thin for BLAS: measured 1.4x slower at p = 10)
 LAGGED_CROSS_FEATURES = 16
@@ -192,7 +194,7 @@ def compute_stats(
             pp, py, pt = np.zeros((q, q)), np.zeros((q, n)), np.zeros((q, c + 1))
             direct, cross_only = [], []
             for a, b in _runs(at_k, piece.segments):
-                if not worth_structuring(b - a, expansion.lags.size, expansion.span):
+                if not worth_structuring(b - a, expansion.lags.size, expansion.span, p):
                     direct.append((a, b))
                     continue
                 z = _run_samples(piece, expansion, int(at_k[a]), b - a)
@@ -314,13 +316,20 @@ def _run_samples(
 
 
 def _batches(runs: list[tuple[int, int]], size: int) -> list[slice | np.ndarray]:
-    """Row selections of at most ``size`` rows covering ``runs`` (slices when one run: views)."""
-    if not runs:
-        return []
-    if len(runs) == 1:
-        a, b = runs[0]
+    """Row selections of at most ``size`` rows covering ``runs`` (slices where the runs touch:
+    views of the rows, no copies)."""
+    merged: list[list[int]] = []
+    for a, b in runs:
+        if merged and merged[-1][1] == a:
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    if len(merged) == 1:
+        a, b = merged[0]
         return [slice(i, min(i + size, b)) for i in range(a, b, size)]
-    idx = np.concatenate([np.arange(a, b) for a, b in runs])
+    if not merged:
+        return []
+    idx = np.concatenate([np.arange(a, b) for a, b in merged])
     return [idx[i : i + size] for i in range(0, idx.size, size)]
 
 
@@ -337,21 +346,24 @@ def _split_by_block(labels: np.ndarray) -> list[tuple[int, np.ndarray | slice]]:
 
 # -- shifts ------------------------------------------------------------------------------------
 def _shifts(session: Session, piece: _Piece) -> Shifts:
-    """Shifts from the first chunk with valid rows: its means (see the module docstring)."""
-    at = piece.rows - piece.base
-    x0 = piece.block[at]
+    """Shifts from the first rows of the first chunk with valid rows: their means (see the
+    module docstring). Any shift near the mean keeps the sums accurate, so a few thousand
+    rows are enough; non-finite values further on are traced when the products are checked."""
+    head = slice(0, _SHIFT_ROWS)
+    at = (piece.rows - piece.base)[head]
+    x0, y, nu_head = piece.block[at], piece.y[head], piece.nu[head]
     c_cov = session.n_covariates
-    if not all(np.isfinite(a).all() for a in (x0, piece.y, piece.nu[:, :c_cov])):
+    if not all(np.isfinite(a).all() for a in (x0, y, nu_head[:, :c_cov])):
         raise _not_finite(session, piece)  # before a NaN shift hides where it came from
     _check_scale(session, x0, "behavior", session.feature_names)
-    _check_scale(session, piece.y, "neural", session.neuron_names)
+    _check_scale(session, y, "neural", session.neuron_names)
     if c_cov:
-        _check_scale(session, piece.nu[:, :c_cov], "covariates", session.covariate_names)
-    mean_y = piece.y.mean(axis=0)
-    sd_y = piece.y.std(axis=0)
+        _check_scale(session, nu_head[:, :c_cov], "covariates", session.covariate_names)
+    mean_y = y.mean(axis=0)
+    sd_y = y.std(axis=0)
     shift_y = np.where(np.abs(mean_y) > _OFFSET_SD * sd_y, mean_y, 0.0)
     nu = np.zeros(piece.nu.shape[1])
-    nu[:c_cov] = piece.nu[:, :c_cov].mean(axis=0)
+    nu[:c_cov] = nu_head[:, :c_cov].mean(axis=0)
     return Shifts(x0.mean(axis=0), nu, shift_y)
 
 

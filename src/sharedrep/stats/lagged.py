@@ -30,16 +30,25 @@ import numpy as np
 __all__ = ["lagged_products", "worth_structuring"]
 
 
-def worth_structuring(n_rows: int, n_lags: int, span: int) -> bool:
+#: fixed cost of one lagged-route call (Python and small-array work), in floating-point
+#: operations of a large GEMM: about 150 us on the development machine
+_CALL_FLOPS = 3e6
+
+
+def worth_structuring(n_rows: int, n_lags: int, span: int, n_features: int) -> bool:
     """Whether the lagged route is cheaper than the direct product for a run of ``n_rows``.
 
-    Direct: ``n q^2``. Lagged: about ``2 (n + span) p^2 span + 2 span q^2``. With ``q = p L``
-    the lagged route wins when ``n`` exceeds a few ``span`` and the window has several lags.
+    Direct: ``2 n q^2`` flops in one large GEMM (short runs are batched together). Lagged:
+    about ``2 (n + span) p^2 span + 2 span q^2`` plus a fixed cost per run. With ``q = p L``
+    the lagged route wins when ``n`` exceeds a few ``span``, the window has several lags and
+    the run is long enough to pay for a call of its own (short trials of a narrow design are
+    faster batched through the direct product).
     """
     if n_lags < 4:
         return False
-    direct = n_rows * n_lags * n_lags
-    lagged = 2 * (n_rows + span) * span + 2 * span * n_lags * n_lags
+    p2 = n_features * n_features
+    direct = 2.0 * n_rows * n_lags * n_lags * p2
+    lagged = 2.0 * ((n_rows + span) * span + span * n_lags * n_lags) * p2 + _CALL_FLOPS
     return lagged < 0.5 * direct
 
 
