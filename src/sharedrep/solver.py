@@ -391,11 +391,16 @@ class SubspaceProblem:
         """Add the parts of ``directions`` (whitened) orthogonal to the subspace; returns how
         many columns were added. Costs one product of every ``C_s`` with the new columns."""
         B = self._B
+        # what is left of a direction after projection is new only against the direction's
+        # own size (against the residuals' size, round-off of a full subspace would pass)
+        size = float(np.linalg.norm(directions, axis=0).max(initial=0.0))
+        if self._r >= self.q or size == 0.0:
+            return 0
         V = directions - B @ (B.T @ directions)
         V = V - B @ (B.T @ V)  # twice is enough (Kahan)
         Q, R = np.linalg.qr(V)
         diag = np.abs(np.diag(R))
-        Q = Q[:, diag > 1e-10 * max(diag.max(initial=0.0), 1e-300)]
+        Q = Q[:, diag > 1e-10 * size]
         k, r = Q.shape[1], self._r
         if not k:
             return 0

@@ -1,0 +1,93 @@
+"""The q-space solver: the search-subspace ascent finds what an ascent in the whole space finds,
+and fits of many ranks from one problem (cross-validation) stay as cheap as the first."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg as sla
+
+import sharedrep.solver as solver
+from sharedrep.metrics import principal_angles
+from sharedrep.solver import SubspaceProblem
+
+
+def _problem(rng: np.random.Generator, S: int, q: int, n: int, d_true: int, T: int = 400):
+    """Per-session C_s = X'X + I and factors F_s = X'Y of a shared rank-d_true model."""
+    W = rng.normal(size=(q, d_true))
+    C, F = [], []
+    for _ in range(S):
+        X = rng.normal(size=(T, q))
+        Y = X @ W @ rng.normal(size=(d_true, n)) + 3.0 * rng.normal(size=(T, n))
+        C.append(X.T @ X + np.eye(q))
+        F.append(X.T @ Y / np.sqrt(T))
+    return np.stack(C), F
+
+
+def _plain_value(W: np.ndarray, C: np.ndarray, F: list[np.ndarray], w: np.ndarray) -> float:
+    """F(W) = sum_s w_s tr((W'C_sW)^-1 W'G_sW), written out."""
+    total = 0.0
+    for ws, Cs, Fs in zip(w, C, F, strict=True):
+        M = W.T @ Cs @ W
+        N = W.T @ Fs @ Fs.T @ W
+        total += ws * np.trace(np.linalg.solve(M, N))
+    return float(total)
+
+
+@pytest.mark.parametrize("d", [2, 4])
+def test_search_subspace_finds_the_whole_space_optimum(monkeypatch, d):
+    rng = np.random.default_rng(7)
+    S, q = 5, 260  # wider than _WHOLE_SPACE: the search-subspace path
+    C, F = _problem(rng, S, q, n=30, d_true=3)
+    w = np.full(S, 1.0 / S)
+    assert q > solver._WHOLE_SPACE
+    sub = SubspaceProblem.build(C, w, factors=F).fit(d, tol=1e-12)
+    monkeypatch.setattr(solver, "_WHOLE_SPACE", 10_000)
+    whole = SubspaceProblem.build(C, w, factors=F).fit(d, tol=1e-12)
+    assert sub.converged and whole.converged
+    assert sub.objective == pytest.approx(whole.objective, rel=1e-8)
+    assert _plain_value(sub.W, C, F, w) == pytest.approx(sub.objective, rel=1e-10)
+    # beyond the true rank (d = 4 > 3) the objective is nearly flat: equal values, and
+    # subspaces equal to a fraction of a degree
+    assert principal_angles(sub.W, whole.W).max() < (0.05 if d <= 3 else 0.5)  # degrees
+
+
+def test_optimum_is_stationary_by_finite_differences():
+    rng = np.random.default_rng(2)
+    S, q, d = 3, 240, 2
+    C, F = _problem(rng, S, q, n=20, d_true=2)
+    w = np.array([0.5, 0.3, 0.2])
+    fit = SubspaceProblem.build(C, w, factors=F).fit(d, tol=1e-12)
+    f0 = _plain_value(fit.W, C, F, w)
+    # no direction outside span(W) increases F to first order
+    for _ in range(5):
+        step = rng.normal(size=(q, d))
+        step -= fit.W @ np.linalg.lstsq(fit.W, step, rcond=None)[0]
+        step *= 1e-4 / np.linalg.norm(step)
+        slope = (_plain_value(fit.W + step, C, F, w) - _plain_value(fit.W - step, C, F, w)) / 2
+        assert abs(slope) < 1e-6 * abs(f0)
+
+
+@pytest.mark.parametrize("q", [60, 240])
+def test_fits_of_many_ranks_from_one_problem_keep_the_subspace_within_q(q):
+    rng = np.random.default_rng(5)
+    C, F = _problem(rng, 4, q, n=25, d_true=3)
+    problem = SubspaceProblem.build(C, np.full(4, 0.25), factors=F)
+    previous = None
+    for d in range(1, 8):
+        fit = problem.fit(d, tol=1e-8, init=previous)
+        assert problem._r <= q  # the subspace never holds more columns than the space
+        fresh = SubspaceProblem.build(C, np.full(4, 0.25), factors=F).fit(d, tol=1e-8)
+        # the nested start reaches the optimum a fresh problem reaches (or a better one)
+        assert fit.objective >= fresh.objective * (1 - 1e-5)
+        previous = fit.W
+
+
+def test_single_session_is_the_generalised_eigenproblem():
+    rng = np.random.default_rng(1)
+    C, F = _problem(rng, 1, 250, n=15, d_true=3)
+    fit = SubspaceProblem.build(C, np.ones(1), factors=F).fit(3)
+    G = F[0] @ F[0].T
+    vals, vecs = sla.eigh(G, C[0])
+    assert fit.objective == pytest.approx(vals[-3:].sum(), rel=1e-9)
+    assert principal_angles(fit.W, vecs[:, -3:]).max() < 1e-4
