@@ -286,7 +286,7 @@ def _cv_fold(
     act = std.active
     A = np.concatenate([a[act] for a in std.cross], axis=1)
     neural_scale = np.concatenate(std.neural_scale)
-    trained = stack(train)  # for the intercepts: training means
+    trained = stack(train, gram=False)  # for the intercepts: training means
     test = folds.test_stacked(k)
     # the nuisance fit of each session: Gamma = nu_y - nu_phi @ basis @ V (raw units, padded)
     c = test.nu_y.shape[0]

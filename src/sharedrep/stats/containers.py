@@ -331,6 +331,7 @@ class StackedStats:
     count : ndarray, shape (S,)
     sum_phi, shift_phi : ndarray, shape (S, q)
     phi_phi : ndarray, shape (S, q, q)
+        Empty, (S, 0, 0), when stacked with ``gram=False`` (means and intercepts only).
     phi_y : ndarray, shape (q, N)
         ``N`` is the total number of neurons.
     sum_y, y_sq, shift_y : ndarray, shape (N,)
@@ -462,8 +463,12 @@ def _rowdot(per_session: np.ndarray, readout: np.ndarray, session: np.ndarray) -
     return np.einsum("nd,dn->n", per_session[session], readout)
 
 
-def stack(stats: Sequence[SessionStats]) -> StackedStats:
-    """Sessions' statistics (blocks summed) side by side, see :class:`StackedStats`."""
+def stack(stats: Sequence[SessionStats], *, gram: bool = True) -> StackedStats:
+    """Sessions' statistics (blocks summed) side by side, see :class:`StackedStats`.
+
+    ``gram=False`` leaves out ``phi_phi`` (an empty ``(S, 0, 0)`` array): enough for means and
+    intercepts, and it spares copying ``S`` matrices of ``q x q``.
+    """
     one = [s._one() for s in stats]
     sizes = [s.sum_y.shape[1] for s in one]
     c = max((s.n_nuisance for s in one), default=0)
@@ -478,7 +483,7 @@ def stack(stats: Sequence[SessionStats]) -> StackedStats:
         count=np.array([s.count[0] for s in one], dtype=float),
         sum_phi=np.stack([s.sum_phi[0] for s in one]),
         shift_phi=np.stack([s.shift_phi for s in one]),
-        phi_phi=np.stack([s.phi_phi[0] for s in one]),
+        phi_phi=np.stack([s.phi_phi[0] for s in one]) if gram else np.zeros((len(one), 0, 0)),
         phi_y=np.concatenate([s.phi_y[0] for s in one], axis=1),
         sum_y=np.concatenate([s.sum_y[0] for s in one]),
         y_sq=np.concatenate([np.diagonal(s.y_sq[0]) if s.has_gram else s.y_sq[0] for s in one]),
