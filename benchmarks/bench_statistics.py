@@ -37,6 +37,7 @@ import sharedrep as sr
 from _common import LAGS, core_cohort, emit
 from sharedrep import inference, selection
 from sharedrep.selection import FoldStats
+from sharedrep.selection._cv import _base_params, _cross_validate_stats
 
 
 def timed(fn, *args, repeat: int = 2, **kw):
@@ -97,10 +98,8 @@ def main() -> None:
         # the grid from precomputed fold statistics, in process and with fold tasks on workers
         folds = FoldStats.compute(cohort, model, 5)
         grid = (list(range(1, 11)), [1.0, 100.0, 10000.0])
-        params = selection._base_params(None, {"lags": lags})
-        run = partial(
-            selection._cross_validate_stats, folds, *grid, params, "1se", selection.CV_TOL
-        )
+        params = _base_params(None, {"lags": lags})
+        run = partial(_cross_validate_stats, folds, *grid, params, "1se", selection.CV_TOL)
         _, t_grid = timed(run)
         client = sr.use_cluster(n_workers=args.cluster, threads_per_worker=1)
         try:

@@ -9,7 +9,8 @@ import pytest
 import sharedrep as sr
 from sharedrep.errors import DataError
 from sharedrep.folds import fold_labels
-from sharedrep.selection import FoldStats, _cv_fold, one_se_choice
+from sharedrep.selection import FoldStats, one_se_choice
+from sharedrep.selection._fold_fits import _cv_fold
 
 
 def _subset(session: sr.Session, mask: np.ndarray) -> sr.Session:

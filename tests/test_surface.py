@@ -96,7 +96,7 @@ def test_python_and_cli_share_the_default_lags():
     assert list(range(lags["min"], lags["max"] + 1)) == list(DEFAULT_LAGS)
     assert list(sr.ShaReD().lags) == list(DEFAULT_LAGS)
     # ShaReDCV takes every parameter it is not given from ShaReD's defaults
-    assert list(sr.selection._base_params(None, {})["lags"]) == list(DEFAULT_LAGS)
+    assert list(sr.selection._cv._base_params(None, {})["lags"]) == list(DEFAULT_LAGS)
 
 
 def test_repr_shows_every_non_default_and_the_fitted_rank(small_cohort):
