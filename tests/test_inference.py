@@ -158,7 +158,7 @@ def test_encoding_map_rejects_bad_arguments():
         sr.encoding_map(model, cohort, null="shuffle")
     with pytest.raises(ValueError, match="n_null"):
         sr.encoding_map(model, cohort, n_null=5)
-    with pytest.raises(DataError, match="too short for a circular-shift null"):
+    with pytest.raises(DataError, match="circular-shift null cannot test this session"):
         sr.encoding_map(model, cohort, n_null=100, min_shift=290)
     with pytest.raises(sr.NotFittedError, match="not fitted"):
         sr.encoding_map(sr.ShaReD(2), cohort)

@@ -276,6 +276,20 @@ def test_encoding_map_stays_calibrated_with_zero_edges_and_drift():
     assert abs(np.mean(fractions) - 0.05) < 3 * se
 
 
+def test_circular_null_refuses_trials_that_realign_and_segments_test_them():
+    """Equal trials with the event at their first sample: shifts by whole trials compare the
+    neurons with their own stimulus-locked responses, so they are not admissible."""
+    cohort, truth = sr.simulate.cohort(
+        n_sessions=4, n_samples=1200, n_neurons=30, snr=0.5, design="events",
+        lags=range(0, 12), trial_length=(30, 30), seed=5,
+    )  # fmt: skip
+    model = sr.ShaReD(3, lags=truth.lags, edges="zero").fit(cohort)
+    with pytest.raises(DataError, match=r"realign the responses.*use null='segments'"):
+        sr.encoding_map(model, cohort, n_null=199)
+    em = sr.encoding_map(model, cohort, n_null=199, null="segments")
+    assert (em.neurons["p"] < 0.05).mean() > 0.9  # every neuron carries the responses
+
+
 def test_rank_zero_is_the_model_of_intercepts_and_nuisance(drifting):
     cohort, truth = drifting
     zero = sr.ShaReD(0, lags=truth.lags, drift=8).fit(cohort)
@@ -324,6 +338,17 @@ def test_v1_trials_give_a_shared_representation_that_predicts_held_out_trials(v1
     small = tr.summary.loc[[0.1, 0.2]]  # 13 and 26 of 128 trials fit the new animal's readout
     assert (small["difference"] > 0).all() and (small["wins"] >= 0.8).all()
     assert small.loc[0.2, "difference"] > 3 * small.loc[0.2, "se"]
+
+
+@pytest.mark.slow
+def test_v1_circular_null_is_refused_for_stimulus_locked_trials(v1):
+    """Real data: every V1 trial holds its grating at the same time (49 samples, lags 0..32)."""
+    model = sr.ShaReD(3, alpha=100.0, **V1).fit(v1)
+    with pytest.raises(DataError, match=r"session '.+': only \d+ circular shifts are admissible"):
+        sr.encoding_map(model, v1, n_null=199)
+    em = sr.encoding_map(model, v1, n_null=199, null="segments")
+    encoding = (em.neurons["p"] < 0.05).groupby(em.neurons["session"]).mean()
+    assert encoding.size == len(v1) and encoding.max() > 0.2
 
 
 def test_the_report_says_how_trials_folds_and_nuisance_entered(tmp_path):

@@ -31,7 +31,7 @@ _ADVICE = (
         "needs bin_size (seconds): set nwb = {{bin_size = 0.05}} in {config} (50 ms bins)",
     ),
     (
-        re.compile(r"\(use null='segments' or a smaller min_shift\)"),
+        re.compile(r"\(use null='segments', which permutes whole trials, or a smaller min_shift\)"),
         '(set null = "segments" in {config})',
     ),
     (re.compile(r"n_restarts=(\d+)"), r"n_restarts = \1 in {config}"),

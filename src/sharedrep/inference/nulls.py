@@ -3,10 +3,15 @@
 The test statistic is the in-sample explained sum of squares of each neuron regressed on the
 (cross-fitted) latents of its session (all components, or the drop-one increase for each
 component). Under the circular null the neural data are shifted circularly against the latents
-(the valid rows of a session treated as one sequence); shifts closer than ``min_shift`` samples
-to 0 (mod the length) are excluded, with ``min_shift`` = the lag span of the design plus the
-autocorrelation length of the latents and the neurons (the first lag at which the
-autocorrelation falls below 0.1). For fixed latents, the cross-products ``Z'Y_tau`` of every
+(the valid rows of a session treated as one sequence). A shift is admissible when the
+latents and the neurons do not resemble their own shifted copies there: every shift within the
+lag span of a lag at which the autocorrelation of a latent, or the mean autocorrelation of the
+neurons, reaches 0.1 (or three Bartlett standard errors, if larger) is excluded. Near 0 this
+is the lag span plus the autocorrelation length; for trial-cut recordings with the event at
+the same time in every trial it also excludes the shifts that realign the trials (multiples
+of the trial length), which would compare the neurons with their own stimulus-locked
+responses. A user's ``min_shift`` replaces the rule by a plain distance from 0. For fixed
+latents, the cross-products ``Z'Y_tau`` of every
 shift come from FFTs (one per column), so the null costs a few FFTs, not one fit per shift: the
 shifts are evenly spaced multiples of a divisor of the sequence length, whose cross-products
 are an inverse FFT of the folded cross-spectrum (see ``_circular_cross``; exact). The sequence
@@ -22,6 +27,7 @@ import warnings
 
 import numpy as np
 import scipy.fft as sfft
+from scipy.ndimage import maximum_filter1d
 
 from ..data import Session
 from ..errors import DataError, SharedRepWarning
@@ -40,11 +46,14 @@ def _prev_fast_len(n: int) -> int:
     return max(k, 1)
 
 
-def _shift_grid(n: int, min_shift: int, n_null: int) -> tuple[int, np.ndarray]:
+def _shift_grid(
+    n: int, min_shift: int, n_null: int, allowed: np.ndarray | None = None
+) -> tuple[int, np.ndarray]:
     """Spacing ``delta`` (a divisor of ``n``) and multiples ``k`` giving shifts ``k * delta``.
 
     The shifts are every multiple of the largest divisor of ``n`` that still leaves at least
-    ``n_null`` of them in ``[min_shift, n - min_shift]`` (all allowed shifts when fewer exist).
+    ``n_null`` of them in ``[min_shift, n - min_shift]`` and, when given, ``allowed`` (a mask
+    over the shifts ``0 .. n - 1``); all allowed shifts when fewer exist.
     """
     divisors = sorted(
         {a for i in range(1, int(np.sqrt(n)) + 1) if n % i == 0 for a in (i, n // i)},
@@ -52,7 +61,8 @@ def _shift_grid(n: int, min_shift: int, n_null: int) -> tuple[int, np.ndarray]:
     )
 
     def multiples(delta: int) -> np.ndarray:
-        return np.arange(-(-min_shift // delta), (n - min_shift) // delta + 1)
+        ks = np.arange(-(-min_shift // delta), (n - min_shift) // delta + 1)
+        return ks if allowed is None else ks[allowed[ks * delta]]
 
     for delta in divisors:
         ks = multiples(delta)
@@ -61,17 +71,21 @@ def _shift_grid(n: int, min_shift: int, n_null: int) -> tuple[int, np.ndarray]:
     return 1, multiples(1)
 
 
-def _autocorr_length(power: np.ndarray, n: int) -> int:
-    """First lag at which the (circular) autocorrelation of every series is below 0.1.
+def _admissible_shifts(power: np.ndarray, n: int, span: int) -> np.ndarray:
+    """Mask over the circular shifts ``0 .. n - 1`` that the null may use (module docstring).
 
     ``power``: power spectra (``|rfft|^2`` of centred series of ``n`` samples) along axis 0,
-    shape (n_freq, k).
+    shape (n_freq, k), of every latent and of the neurons' mean; the worst series decides.
     """
-    acf = sfft.irfft(power, n=n, axis=0)[: n // 2]
-    acf = acf / np.where(acf[:1] > 0, acf[:1], 1.0)
-    worst = np.abs(acf).max(axis=1)
-    below = np.flatnonzero(worst < ACF_LEVEL)
-    return int(below[0]) if below.size else n // 2
+    acf = sfft.irfft(power, n=n, axis=0)
+    worst = np.abs(acf / np.where(acf[:1] > 0, acf[:1], 1.0)).max(axis=1)
+    below = np.flatnonzero(worst[: n // 2] < ACF_LEVEL)
+    length = int(below[0]) if below.size else n // 2
+    # an autocorrelation estimated from n samples wanders by about its Bartlett standard error
+    # at lags where the true one is 0: only peaks above that noise say that the series repeat
+    se = np.sqrt((1 + 2 * np.sum(worst[1:length] ** 2)) / n)
+    repeats = worst >= max(ACF_LEVEL, 3 * se)
+    return ~maximum_filter1d(repeats, size=2 * span + 1, mode="wrap")
 
 
 def _circular_cross(Zc: np.ndarray, FY: np.ndarray, delta: int, ks: np.ndarray) -> np.ndarray:
@@ -182,21 +196,31 @@ def _null_stats(
             N = Zc.shape[0]
             FY = sfft.rfft(Yc, axis=0, workers=-1)
             if min_shift is None:
-                # mean autocorrelation over neurons (each normalised), worst latent
+                # mean autocorrelation over neurons (each normalised), every latent
                 py = np.abs(FY) ** 2
                 py = (py / np.maximum(py.sum(axis=0), 1e-300)).mean(axis=1, keepdims=True)
                 pz = np.abs(sfft.rfft(Zc, axis=0)) ** 2
-                m0 = model.expansion_.span + max(_autocorr_length(pz, N), _autocorr_length(py, N))
+                allowed = _admissible_shifts(np.hstack([pz, py]), N, model.expansion_.span)
+                ok = np.flatnonzero(allowed[: N // 2 + 1])
+                m0 = int(ok[0]) if ok.size else N // 2 + 1
             else:
-                m0 = int(min_shift)
-            delta, ks = _shift_grid(N, m0, n_null)
+                allowed, m0 = None, int(min_shift)
+            delta, ks = _shift_grid(N, m0, n_null, allowed)
             grids.append((delta, ks, FY, m0))
         n_used = min(n_null, min(g[1].size for g in grids))
         if n_used < 19:
+            why = (
+                f"are at least {max(g[3] for g in grids)} samples from 0"
+                if min_shift is not None
+                else "are admissible (shifts at which neither the latents nor the neurons "
+                "resemble their own shifted copies: the session is too short, or its trials all "
+                "hold the event at the same time, so that shifts by whole trials realign the "
+                "responses)"
+            )
             raise DataError(
-                f"session {s.name!r}: only {n_used} circular shifts are at least "
-                f"{max(g[3] for g in grids)} samples from 0; the session is too short for a "
-                "circular-shift null (use null='segments' or a smaller min_shift)"
+                f"session {s.name!r}: only {n_used} circular shifts {why}; a circular-shift "
+                "null cannot test this session (use null='segments', which permutes whole "
+                "trials, or a smaller min_shift)"
             )
         if n_used < n_null:
             warnings.warn(
