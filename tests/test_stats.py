@@ -334,3 +334,30 @@ def test_lag_major_rows_are_the_design_rows_reordered(lags, zero):
     got = exp.lag_major_rows(block, rows, out, segments=segments, fill=fill)
     np.testing.assert_array_equal(got[:, exp.lag_major_order(3)], want)
     np.testing.assert_array_equal(block, np.random.default_rng(3).normal(size=(m, 3)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int64])
+def test_neural_data_of_any_dtype_give_the_statistics_of_their_float64_copy(dtype):
+    """Trials (rows gathered batch by batch), folds, a neuron far from 0 (summed about its mean),
+    and a batch smaller than a trial: never copied whole, the same sums as float64."""
+    rng = np.random.default_rng(8)
+    T, n = 3000, 7
+    y = rng.poisson(3.0, size=(T, n)).astype(dtype)
+    y[:, 0] += 5000  # |mean| >> sd: shifted
+    trials = np.repeat(np.arange(T // 60), 60)
+    x = rng.normal(size=(T, 3))
+    native = sr.Session(x, y, trials, name="native")
+    as_float = sr.Session(x, y.astype(float), trials, name="float")
+    ex = TemporalExpansion(range(-3, 4))
+    folds = fold_labels(native, 4)
+    for chunk_size in (None, 37):
+        a = sr.compute_stats(native, ex, folds=folds, chunk_size=chunk_size)
+        b = sr.compute_stats(as_float, ex, folds=folds, chunk_size=chunk_size)
+        for name in ("phi_phi", "phi_y", "sum_y", "y_sq", "count"):
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    part = sr.compute_stats(native, ex, chunk_size=37).partial()
+    # the reference projects explicitly: centred first, or the offset costs it its digits
+    centred = sr.Session(x, y - y.mean(axis=0, dtype=float), trials)
+    cov, cross, ysq, _ = _projected_reference(centred, list(range(-3, 4)), None, 0)
+    for got, want in [(part.cov_phi, cov), (part.cross, cross), (part.y_sq, ysq)]:
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-10 * np.abs(want).max())

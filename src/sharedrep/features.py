@@ -435,7 +435,10 @@ class TemporalExpansion:
                 strides=(block.strides[0], -block.strides[0], block.strides[1]),
                 writeable=False,
             )
-            np.take(windows, rows - int(self.lags[0]) - span + 1, axis=0, out=out.reshape(-1, L, p))
+            by_lag = out.view()
+            by_lag.shape = (out.shape[0], L, p)  # a view of ``out`` (an error if it cannot be)
+            # fancy indexing, not np.take: take copies a non-contiguous source whole first
+            by_lag[...] = windows[rows - int(self.lags[0]) - span + 1]
         else:
             for i, lag in enumerate(self.lags):
                 np.take(block, rows - lag, axis=0, out=out[:, i * p : (i + 1) * p])

@@ -39,12 +39,14 @@ __all__ = [
 
 #: default bound on the number of design entries held at once (rows x q), ~64 MB of float64
 DEFAULT_CHUNK_ENTRIES = 8_000_000
+#: entries of a batch of ``[Phi, y, nu, 1]`` rows (about 2 MB of float64: a core's L2 cache)
+_BATCH_ENTRIES = 262_144
 #: values beyond these magnitudes overflow or underflow when squared and summed
 _HUGE, _TINY = 1e150, 1e-150
 #: a neuron is summed about its mean when |mean| exceeds this many standard deviations
 _OFFSET_SD = 10.0
 #: rows of the first chunk the shifts (and the scale checks) are taken from
-_SHIFT_ROWS = 4096
+_SHIFT_ROWS = 1024
 #: from this many behavioral features on, the lagged route also computes Phi'Y lag by lag
 #: (below, those p x n products are too thin for BLAS: measured 1.4x slower at p = 10)
 LAGGED_CROSS_FEATURES = 16
@@ -63,7 +65,8 @@ class _Piece:
     block: np.ndarray  # behavior, float64 copy, samples base .. base + len - 1 (zero-padded)
     base: int  # absolute index of block[0] (may be negative: padding before the recording)
     segments: np.ndarray | None  # segment label of each block sample (-1 beyond the recording)
-    y: np.ndarray  # neural data at the rows, float64, (r, n)
+    y: np.ndarray  # neural samples holding the rows (a view of the caller's data, any dtype)
+    y_pos: np.ndarray  # positions of the rows in ``y``, sorted, (r,)
     nu: np.ndarray  # nuisance regressors at the rows, (r, c)
     omitted: np.ndarray  # absolute indices of unusable samples among the chunk's own samples
     fill: np.ndarray  # the value of "zero" of zero-padded features in the block's coordinates
@@ -159,7 +162,7 @@ def compute_stats(
                     f"session {name!r}: shift.{what} must have shape ({want},), got {np.shape(got)}"
                 )
     step = _chunk_rows(session, c, chunk_size)
-    batch = _design_rows(q, chunk_size)  # rows of the direct route's design built at once
+    batch = _design_rows(q + n + c + 1, chunk_size)  # rows of [Phi, y, nu, 1] built at once
 
     count, omitted = np.zeros(K), np.zeros(K)
     sum_phi, sum_y, sum_nu = np.zeros((K, q)), np.zeros((K, n)), np.zeros((K, c))
@@ -171,7 +174,8 @@ def compute_stats(
     # put back in the feature-major order of the design at the end
     lag_major = expansion.basis is None
     lag_to_basis = None if lag_major else _basis_map(expansion, p)
-    buf = np.empty((0, q))
+    width = q + n + c + 1  # columns of [Phi, y, nu, 1]
+    buf = np.empty((0, width))
 
     for piece in _pieces(session, expansion, step, start, stop, drift):
         if fold_of is not None and piece.omitted.size:
@@ -188,10 +192,12 @@ def compute_stats(
         labels = None if fold_of is None else fold_of[piece.rows]
         blocks = [(0, slice(None))] if labels is None else _split_by_block(labels)
         for k, sel in blocks:
-            at_k = at[sel]
-            yk = piece.y[sel]
+            at_k, pos_k = at[sel], piece.y_pos[sel]
             tail = np.hstack([piece.nu[sel], np.ones((at_k.size, 1))])  # [nu, 1]
-            pp, py, pt = np.zeros((q, q)), np.zeros((q, n)), np.zeros((q, c + 1))
+            # Phi'[Phi, y, nu, 1] and [nu, 1]'[y, nu, 1]: one GEMM per batch of rows, as the
+            # products of a prebuilt [Phi, y, nu, 1] would be
+            acc, rest = np.zeros((q, width)), np.zeros((c + 1, n + c + 1))
+            ysq = np.zeros((n, n)) if gram else np.zeros(n)
             direct, cross_only = [], []
             for a, b in _runs(at_k, piece.segments):
                 if not worth_structuring(b - a, expansion.lags.size, expansion.span, p):
@@ -202,42 +208,51 @@ def compute_stats(
                 # the design of the run is then built for Phi'[Y, nu, 1] (one GEMM), and only
                 # Phi'Phi, the q^2 part, comes from the lagged route
                 per_lag = p >= LAGGED_CROSS_FEATURES
-                rhs = (yk[a:b], tail[a:b]) if per_lag else ()
+                rhs: tuple[np.ndarray, ...] = ()
+                if per_lag:
+                    y_run = np.empty((b - a, n))
+                    _neural_rows(piece, pos_k[a:b], shift.y, y_run)
+                    rhs = (y_run, tail[a:b])
+                    _add_outer(rest, ysq, tail[a:b], y_run)
+                else:
+                    cross_only.append((a, b))
                 g, crosses = lagged_products(z, expansion.lags, b - a, rhs)
                 if lag_to_basis is not None:
                     g = lag_to_basis.T @ g @ lag_to_basis
                     crosses = [lag_to_basis.T @ c for c in crosses]
-                pp += g
+                acc[:, :q] += g
                 if per_lag:
-                    py += crosses[0]
-                    pt += crosses[1]
-                else:
-                    cross_only.append((a, b))
+                    acc[:, q : q + n] += crosses[0]
+                    acc[:, q + n :] += crosses[1]
             for runs, gram_too in ((direct, True), (cross_only, False)):
                 for idx in _batches(runs, batch):
                     rows_k = at_k[idx]
                     if buf.shape[0] < rows_k.size:
-                        buf = np.empty((rows_k.size, q))
-                    phi = buf[: rows_k.size]
+                        buf = np.empty((rows_k.size, width))
+                    rows_buf = buf[: rows_k.size]  # [Phi, y, nu, 1] of the batch
+                    phi, y_b = rows_buf[:, :q], rows_buf[:, q : q + n]
                     build = expansion.lag_major_rows if lag_major else expansion.design_rows
                     build(piece.block, rows_k, phi, segments=piece.segments, fill=piece.fill)
+                    _neural_rows(piece, pos_k[idx], shift.y, y_b)
+                    rows_buf[:, q + n :] = tail[idx]
                     if gram_too:
-                        pp += phi.T @ phi  # numpy sees a'a and calls BLAS syrk itself
-                    py += phi.T @ yk[idx]
-                    pt += phi.T @ tail[idx]
-            ty, tt = tail.T @ yk, tail.T @ tail  # the nuisance and ones columns
-            if not all(np.isfinite(a).all() for a in (pp, py, pt, ty, tt)):
+                        acc += phi.T @ rows_buf
+                    else:
+                        acc[:, q:] += phi.T @ rows_buf[:, q:]
+                    _add_outer(rest, ysq, rows_buf[:, q + n :], y_b)
+            if not (np.isfinite(acc).all() and np.isfinite(rest).all()):
                 raise _not_finite(session, piece)
-            phi_phi[k] += pp
-            phi_y[k] += py
-            phi_nu[k] += pt[:, :c]
-            sum_phi[k] += pt[:, c]
-            nu_y[k] += ty[:c]
-            sum_y[k] += ty[c]
-            nu_nu[k] += tt[:c, :c]
-            sum_nu[k] += tt[c, :c]
-            count[k] += tt[c, c]
-            y_sq[k] += yk.T @ yk if gram else np.einsum("ij,ij->j", yk, yk)
+            pp = acc[:, :q]
+            phi_phi[k] += 0.5 * (pp + pp.T)  # a GEMM's q x q block: symmetric to round-off
+            phi_y[k] += acc[:, q : q + n]
+            phi_nu[k] += acc[:, q + n : q + n + c]
+            sum_phi[k] += acc[:, q + n + c]
+            nu_y[k] += rest[:c, :n]
+            sum_y[k] += rest[c, :n]
+            nu_nu[k] += rest[:c, n : n + c]
+            sum_nu[k] += rest[c, n : n + c]
+            count[k] += rest[c, n + c]
+            y_sq[k] += ysq
             xk = x0[sel]
             sum_x[k] += xk.sum(axis=0)
             sum_xx[k] += np.einsum("ij,ij->j", xk, xk)
@@ -344,6 +359,27 @@ def _split_by_block(labels: np.ndarray) -> list[tuple[int, np.ndarray | slice]]:
     return [(int(k), np.flatnonzero(labels == k)) for k in np.unique(labels)]
 
 
+def _neural_rows(piece: _Piece, pos: np.ndarray, shift_y: np.ndarray, out: np.ndarray) -> None:
+    """``out[:] = y[pos] - shift_y`` in float64, for a batch small enough to stay in cache
+    (the caller's array is read once, never copied whole, never written)."""
+    if pos.size and int(pos[-1]) - int(pos[0]) + 1 == pos.size:  # consecutive: a block copy
+        out[...] = piece.y[int(pos[0]) : int(pos[-1]) + 1]
+    elif piece.y.dtype == out.dtype and piece.y.flags.c_contiguous:
+        np.take(piece.y, pos, axis=0, out=out)  # one copy (fancy indexing makes two)
+    else:
+        out[...] = piece.y[pos]
+    if shift_y.any():
+        out -= shift_y
+
+
+def _add_outer(rest: np.ndarray, ysq: np.ndarray, tail: np.ndarray, y: np.ndarray) -> None:
+    """Add ``[nu, 1]'[y, nu, 1]`` to ``rest`` and the neurons' squares (or Gram) to ``ysq``."""
+    n = y.shape[1]
+    rest[:, :n] += tail.T @ y
+    rest[:, n:] += tail.T @ tail
+    ysq += y.T @ y if ysq.ndim == 2 else np.einsum("ij,ij->j", y, y)
+
+
 # -- shifts ------------------------------------------------------------------------------------
 def _shifts(session: Session, piece: _Piece) -> Shifts:
     """Shifts from the first rows of the first chunk with valid rows: their means (see the
@@ -351,7 +387,8 @@ def _shifts(session: Session, piece: _Piece) -> Shifts:
     rows are enough; non-finite values further on are traced when the products are checked."""
     head = slice(0, _SHIFT_ROWS)
     at = (piece.rows - piece.base)[head]
-    x0, y, nu_head = piece.block[at], piece.y[head], piece.nu[head]
+    x0, nu_head = piece.block[at], piece.nu[head]
+    y = np.asarray(piece.y[piece.y_pos[head]], dtype=float)
     c_cov = session.n_covariates
     if not all(np.isfinite(a).all() for a in (x0, y, nu_head[:, :c_cov])):
         raise _not_finite(session, piece)  # before a NaN shift hides where it came from
@@ -372,8 +409,7 @@ def _apply_shift(piece: _Piece, shift: Shifts, n_covariates: int) -> None:
     piece.fill = -shift.x
     if n_covariates:
         piece.nu[:, :n_covariates] -= shift.nu[:n_covariates]
-    if shift.y.any():
-        piece.y = piece.y - shift.y  # out of place: piece.y may be a view of the caller's data
+    # the neurons are shifted batch by batch as they are gathered (_neural_rows)
 
 
 def _check_scale(session: Session, values: np.ndarray, what: str, names) -> None:
@@ -456,9 +492,11 @@ def _chunk_rows(session: Session, n_nuisance: int, chunk_size: int | None) -> in
     return max(1024, DEFAULT_CHUNK_ENTRIES // width)
 
 
-def _design_rows(q: int, chunk_size: int | None) -> int:
-    """Rows of the design the direct route builds at once (its memory, rows x q)."""
-    rows = max(256, DEFAULT_CHUNK_ENTRIES // max(q, 1))
+def _design_rows(width: int, chunk_size: int | None) -> int:
+    """Rows of ``[Phi, y, nu, 1]`` the direct route builds at once: a batch that stays in cache
+    between being written and being multiplied (a design built whole streams through memory
+    twice and, freshly allocated, page-faults on every write)."""
+    rows = max(256, _BATCH_ENTRIES // max(width, 1))
     return rows if chunk_size is None else min(rows, int(chunk_size))
 
 
@@ -527,21 +565,18 @@ def _read_piece(
     own = usable_w[a - wa : b - wa] if usable_w is not None else None
     omitted = np.empty(0, dtype=np.int64) if own is None else np.flatnonzero(~own) + a
     if lazy_omit:
-        y = neural_w[rows - wa]
+        y, y_pos = neural_w, rows - wa
         nu = nuisance_rows(
             session, rows, drift, covariates=None if cov_w is None else cov_w[rows - wa]
         )
     elif rows.size:
         first, last = int(rows[0]), int(rows[-1])
-        y = _read(session, "neural", first, last + 1, copy=False)
-        if last - first + 1 != rows.size:  # gather the valid rows (a view when contiguous)
-            y = y[rows - first]
+        y, y_pos = _read(session, "neural", first, last + 1, copy=False), rows - first
         nu = nuisance_rows(session, rows, drift)
     else:
-        y = np.zeros((0, session.n_neurons))
+        y, y_pos = np.zeros((0, session.n_neurons)), rows
         nu = np.zeros((0, session.n_covariates + drift))
-    y = np.asarray(y, dtype=float)  # a view of the caller's array when it is one: never written
-    return _Piece(rows, block, lo, seg, y, nu, omitted, np.zeros(session.n_features))
+    return _Piece(rows, block, lo, seg, y, y_pos, nu, omitted, np.zeros(session.n_features))
 
 
 def nuisance_rows(
@@ -601,7 +636,7 @@ def _not_finite(session: Session, piece: _Piece) -> DataError:
     name = session.name or "<unnamed>"
     for what, values, lazy in (
         ("behavior", piece.block, _is_lazy(session.behavior)),
-        ("neural", piece.y, _is_lazy(session.neural)),
+        ("neural", piece.y[piece.y_pos], _is_lazy(session.neural)),
         ("covariates", piece.nu, session.covariates is not None and _is_lazy(session.covariates)),
     ):
         bad = ~np.isfinite(values).all(axis=1)
