@@ -91,3 +91,23 @@ def test_single_session_is_the_generalised_eigenproblem():
     vals, vecs = sla.eigh(G, C[0])
     assert fit.objective == pytest.approx(vals[-3:].sum(), rel=1e-9)
     assert principal_angles(fit.W, vecs[:, -3:]).max() < 1e-4
+
+
+def test_the_preconditioned_ascent_reaches_the_plain_ascents_optimum():
+    """Sessions that differ (T/q = 5): the Davidson correction is not exact, only a better
+    direction; the optimum, judged on the full problem, is the same."""
+    rng = np.random.default_rng(11)
+    C, F = _problem(rng, 5, 300, n=30, d_true=3, T=1500)
+    w = np.full(5, 0.2)
+    fits, sizes = {}, {}
+    for precondition in (False, True):
+        problem = SubspaceProblem.build(C, w, factors=F)
+        U0 = problem.start(3)
+        U, value, _, converged, _ = problem._ascend_in_subspace(U0, 5000, 1e-12, precondition)
+        assert converged
+        fits[precondition], sizes[precondition] = problem.unwhiten(U), problem._r
+        assert value == pytest.approx(_plain_value(fits[precondition], C, F, w), rel=1e-10)
+    assert principal_angles(fits[True], fits[False]).max() < 1e-3
+    v = {k: _plain_value(W, C, F, w) for k, W in fits.items()}
+    assert v[True] == pytest.approx(v[False], rel=1e-9)
+    assert sizes[True] < problem.q  # it searched a subspace, not the whole space

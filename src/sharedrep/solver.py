@@ -19,7 +19,8 @@ comes from the top singular vectors of the whitened pooled factor (a partial, ra
 solver when the problem is large); and the ascent runs in a small search subspace (a block
 Davidson scheme): the objective restricted to ``span(B)`` (``r`` columns, ``r`` a few times ``d``)
 is maximised with L-BFGS, the gradient of the FULL problem is evaluated at that solution (from
-the products with ``B`` already at hand), and while it is not small its directions are added to
+the products with ``B`` already at hand), and while it is not small its directions, and those of
+the gradient preconditioned by the pooled problem (a Davidson correction), are added to
 ``B``. Convergence is judged on the full problem, so the answer is the same optimum the
 full-space ascent reaches; the cost is ``O(S q^2 r)`` instead of ``O(S q^3)`` per problem and
 ``O(S q^2 d)`` per iteration.
@@ -49,8 +50,6 @@ _EXACT_START = 600
 _MAX_ROUNDS = 60
 #: up to this design width the ascent runs in the whole (whitened) space at once
 _WHOLE_SPACE = 200
-#: pooled directions added to the search subspace with each expansion, for rank d
-_POOLED_PER_ROUND = lambda d: 0  # noqa: E731
 
 
 @dataclass(frozen=True)
@@ -178,6 +177,7 @@ class SubspaceProblem:
         self._G = G
         self._top: np.ndarray | None = None  # top whitened pooled directions (q, r)
         self._white: np.ndarray | None = None  # the whitened pooled factor (q, N)
+        self._spectrum: tuple[np.ndarray, np.ndarray] | None = None  # its eigenpairs
         # the search subspace, r columns used of buffers that grow by doubling: the orthonormal
         # basis B (whitened), W_b = L'^-1 B, C_s W_b, F_s'W_b (or G_s W_b), and the restricted
         # problem P_s = B'C~_sB, H_s = B'G~_sB
@@ -313,7 +313,7 @@ class SubspaceProblem:
         k = min(int(k), self.q)
         if self._top is None or self._top.shape[1] < k:
             M = self._whitened_factor()
-            # more than asked: later rounds of the ascent draw on them (see _extend's callers)
+            # more than asked: starts of higher ranks and the search subspace draw on them
             have = 0 if self._top is None else self._top.shape[1]
             want = min(self.q, max(4 * k, 2 * have, 128))
             self._top = _top_left_singular(M, want, exact=self.n_sessions == 1)
@@ -450,11 +450,12 @@ class SubspaceProblem:
         return value, self._white_gradient(grad), U
 
     def _ascend_in_subspace(
-        self, U0: np.ndarray, max_iter: int, tol: float
+        self, U0: np.ndarray, max_iter: int, tol: float, precondition: bool = True
     ) -> tuple[np.ndarray, float, int, bool, float]:
         """Maximise ``F`` from ``U0`` (whitened, q x d): L-BFGS in the search subspace, which is
-        expanded, while the full problem's gradient is not small, by that gradient and by the
-        last step (as LOBPCG does: together they span the next steps of a block ascent)."""
+        expanded, while the full problem's gradient is not small, by that gradient and (with
+        ``precondition``) by the gradient preconditioned with the pooled problem (see
+        :meth:`_preconditioned`)."""
         d = U0.shape[1]
         room = min(self.q, d + max(d, 8))  # room to move: the next pooled directions too
         if self.q <= _WHOLE_SPACE:  # a small problem: the subspace is the whole space at once
@@ -464,7 +465,6 @@ class SubspaceProblem:
         whole = self._r == self.q
         Qc = self._B.T @ U0
         n_iter, converged, value, grad_norm = 0, False, -np.inf, np.inf
-        pooled = room  # pooled directions offered to the subspace so far
         for _ in range(_MAX_ROUNDS):
             P, H = self._projected()
             r = P.shape[1]
@@ -484,15 +484,54 @@ class SubspaceProblem:
             if converged or n_iter >= max_iter or self._r >= self.q:
                 break
             # a product with every C_s streams them from memory whatever the number of new
-            # columns: the next pooled directions come along at little cost
-            more = self.top(min(self.q, pooled + _POOLED_PER_ROUND(d)))[:, pooled:]
-            pooled += more.shape[1]
-            if not self._extend(np.hstack([rgrad, more])):
+            # columns: the preconditioned gradient comes along at little cost
+            new = [rgrad, self._preconditioned(U, rgrad)] if precondition else [rgrad]
+            if not self._extend(np.hstack(new)):
                 break
             whole = self._r == self.q
             Qc = self._B.T @ U
         U, _ = np.linalg.qr(self._B @ Qc)
         return U, value, n_iter, converged, grad_norm
+
+    def _pooled_spectrum(self) -> tuple[np.ndarray, np.ndarray]:
+        """Eigenvectors (q, k) and eigenvalues (k,) of the whitened pooled ``G`` on its range
+        (``k`` = its rank, at most the total number of neurons)."""
+        if self._spectrum is None:
+            M = self._whitened_factor()
+            if M.shape[1] <= M.shape[0]:  # from the small Gram of the factor
+                vals, Z = np.linalg.eigh(M.T @ M)
+                keep = vals > 1e-12 * max(vals.max(initial=0.0), np.finfo(float).tiny)
+                V = (M @ Z[:, keep]) / np.sqrt(vals[keep])
+            else:
+                vals, V = np.linalg.eigh(M @ M.T)
+                keep = vals > 1e-12 * max(vals.max(initial=0.0), np.finfo(float).tiny)
+                V = V[:, keep]
+            self._spectrum = (V, vals[keep])
+        return self._spectrum
+
+    def _preconditioned(self, U: np.ndarray, rgrad: np.ndarray) -> np.ndarray:
+        """The Riemannian gradient ``rgrad`` at ``U`` (whitened, q x d) with the inverse of the
+        pooled problem's Hessian applied: ``(G_bar - theta_j I)^-1`` on each component, with
+        ``theta_j`` the Ritz values of ``U`` in the pooled ``G`` (a Davidson correction).
+
+        For the pooled problem (all ``C_s`` equal) this is a Newton step; with sessions that
+        differ it is a better direction than the gradient alone: on designs of q = 1,000-2,000
+        the ascent needed half the expansions, and converged where the gradient alone ran out
+        of iterations (smooth behavior, 40 lags).
+        """
+        V, vals = self._pooled_spectrum()
+        Uo, T = np.linalg.qr(U)
+        A = Uo.T @ self._whitened_factor()
+        theta, R = np.linalg.eigh(A @ A.T)
+        Uo = Uo @ R
+        g = rgrad @ T.T @ R  # the gradient with respect to the basis Uo (F ignores the basis)
+        g = g - Uo @ (Uo.T @ g)
+        coef = V.T @ g  # (k, d)
+        floor = 1e-3 * np.maximum(np.abs(theta), np.finfo(float).tiny)
+        gap = vals[:, None] - theta[None, :]
+        gap = np.where(np.abs(gap) < floor, np.where(gap < 0, -floor, floor), gap)
+        # outside the range of G_bar its eigenvalue is 0
+        return V @ (coef / gap) - (g - V @ coef) / np.where(theta > 0, theta, floor)
 
     def fit(
         self,
@@ -534,7 +573,10 @@ class SubspaceProblem:
             f0, g0 = self.objective(U0)
             scale = max(abs(f0), np.finfo(float).tiny)
             return SubspaceFit(self.unwhiten(U0), f0, 0, True, _rgrad_norm(U0, g0, scale))
-        best = self._ascend_in_subspace(U0, max_iter, tol)
+        # a nested fit (init: e.g. the solution of a smaller rank) works in a subspace already
+        # grown by earlier fits; the preconditioned directions, which make a first fit converge
+        # in half the expansions, would grow it twice as fast, and its inner ascents with it
+        best = self._ascend_in_subspace(U0, max_iter, tol, precondition=init is None)
         rng = np.random.default_rng(seed)
         for _ in range(n_restarts):
             trial = self._ascend_in_subspace(rng.normal(size=U0.shape), max_iter, tol)
