@@ -306,3 +306,12 @@ def test_start_completes_a_smaller_rank_solution():
     assert u3 @ G_white @ u3 == pytest.approx(best, rel=1e-10)
     with pytest.raises(ValueError, match="more than n_components"):
         problem.start(1, init=W2)
+
+
+def test_a_fit_that_stops_at_max_iter_says_so():
+    cohort, truth = sr.simulate.cohort(n_sessions=3, n_samples=800, seed=2)
+    with pytest.warns(sr.SharedRepWarning, match=r"stopped after 1 iterations without converging"):
+        model = sr.ShaReD(3, lags=truth.lags, max_iter=1).fit(cohort)
+    assert not model.converged_
+    with pytest.warns(sr.SharedRepWarning, match=r"of 6 fold fits \(worst: rank \d, alpha"):
+        sr.cross_validate(cohort, [0, 1, 2], [1.0], folds=3, lags=truth.lags, max_iter=1)

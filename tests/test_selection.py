@@ -57,7 +57,8 @@ def test_fold_subtraction_matches_refit_from_raw_data():
         ref = _heldout_from_raw(cohort, params, K, k)
         _, sse, sst = fs.heldout(fitter, folds=[k])
         # cross-validation's task: ranks 1 then 2 (2 starts from 1), scored in latent space
-        cv_sse, cv_sst, _ = _cv_fold(fs, k, params["alpha"], [1, 2], others)
+        cv_sse, cv_sst, _, stopped = _cv_fold(fs, k, params["alpha"], [1, 2], others)
+        assert stopped == []
         for i, (resid, total) in enumerate(ref):
             np.testing.assert_allclose(sse[i], resid, rtol=1e-7)
             np.testing.assert_allclose(sst[i], total, rtol=1e-9)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -23,7 +24,7 @@ from ._guards import (
 from ._threads import single_blas_thread
 from .backend import cohort_stats
 from .data import Cohort, Session, as_cohort
-from .errors import DataError, NotFittedError
+from .errors import DataError, NotFittedError, SharedRepWarning
 from .features import TemporalExpansion, resolve_edges
 from .metrics import Scores
 from .solver import SubspaceProblem, canonical_basis, readout
@@ -105,6 +106,18 @@ class SessionFit:
     def n_nuisance(self) -> int:
         """Number of nuisance regressors."""
         return int(self.mean_nu.size)
+
+
+def not_converged_message(
+    subject: str, n_iter: int, grad_norm: float, max_iter: int, tol: float
+) -> str:
+    """What to say when the optimiser stops at ``max_iter`` short of its tolerance."""
+    return (
+        f"{subject} stopped after {n_iter} iterations without converging (relative gradient "
+        f"{grad_norm:.1e}, tolerance {np.sqrt(tol):.1e}): the loadings may be off the optimum; "
+        f"raise max_iter (now {max_iter}), or simplify the design (a larger alpha, fewer lags "
+        "or a basis: long windows of smooth behavior converge slowly)"
+    )
 
 
 class ShaReD:
@@ -433,6 +446,14 @@ class ShaReD:
             sign_map = expansion.lag_matrix(p)[:, act]
             W[act], evals = canonical_basis(fit.W, problem, cov_pooled, sign_map)
             objective, n_iter, converged = fit.objective, fit.n_iter, fit.converged
+            if not converged:
+                warnings.warn(
+                    not_converged_message(
+                        "the optimiser", n_iter, fit.grad_norm, self.max_iter, self.tol
+                    ),
+                    SharedRepWarning,
+                    stacklevel=3,
+                )
         else:  # the null model: intercepts and nuisance regressors only
             w = self._weights(std, cohort)
             evals, objective, n_iter, converged = np.zeros(0), 0.0, 0, True

@@ -15,7 +15,7 @@ import pandas as pd
 from ..backend import get_backend
 from ..data import Cohort, Session, as_cohort
 from ..errors import DataError, NotFittedError, SharedRepWarning
-from ..estimator import ShaReD
+from ..estimator import ShaReD, not_converged_message
 from ..metrics import Scores, _r2
 from ._fold_fits import CV_TOL, DEFAULT_ALPHAS, RULES, FoldStats, _cv_fold, _session_means
 
@@ -179,6 +179,17 @@ def _cross_validate_stats(
     task = partial(_cv_fold, folds, ranks=grid_d, params=p)
     results = get_backend().map(task, ks, alphas)
     session = folds.test_stacked(0).session
+    tasks = zip(alphas, ks, results, strict=True)
+    stopped = [(a, k, *fit) for a, k, r in tasks for fit in r[3]]
+    if stopped:
+        a, k, d, n_iter, grad = max(stopped, key=lambda fit: fit[-1])
+        n_fits = len(results) * sum(r > 0 for r in grid_d)
+        subject = f"{len(stopped)} of {n_fits} fold fits (worst: rank {d}, alpha {a}, fold {k})"
+        warnings.warn(
+            not_converged_message(subject, n_iter, grad, p["max_iter"], p["tol"]),
+            SharedRepWarning,
+            stacklevel=3,
+        )
     summary_rows, ses_r2, fold_r2, neu_r2 = [], [], [], []
     for i, a in enumerate(grid_a):
         sse = np.stack([results[i * K + k][0] for k in range(K)])  # (K, D, N)

@@ -216,7 +216,7 @@ def score_block(
 
 def _cv_fold(
     folds: FoldStats, k: int, alpha: float, ranks: Sequence[int], params: Mapping[str, Any]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[int, int, float]]]:
     """Held-out sums of squares of fold ``k`` of every session, for each rank at one ``alpha``.
 
     The training problem of the fold is standardized and prepared once and every rank is
@@ -245,6 +245,9 @@ def _cv_fold(
         ``k`` (sessions' neurons side by side, in cohort order), and the part of the residual
         sum of squares due to the held-out block's mean alone (``T_k (mean - predicted
         mean)^2``: large when the baseline drifts between training and test data).
+    stopped : list of (int, int, float)
+        The ranks whose fit stopped at ``max_iter`` short of the tolerance: rank, iterations,
+        relative gradient.
     """
     cohort = folds.cohort
     d_max = max(ranks)
@@ -276,17 +279,21 @@ def _cv_fold(
     sst, offset = np.empty_like(sse), np.empty_like(sse)
     mean_phi, mean_y = test.means()
     W = None
+    stopped: list[tuple[int, int, float]] = []  # (rank, iterations, gradient) short of tol
     for j, d in enumerate(ranks):
         basis = np.zeros((act.size, d))
         if d > 0:
-            W = problem.fit(
+            fit = problem.fit(
                 d,
                 max_iter=model.max_iter,
                 tol=model.tol,
                 n_restarts=model.n_restarts,
                 seed=model.random_state,
                 init=W,
-            ).W
+            )
+            W = fit.W
+            if not fit.converged:
+                stopped.append((d, fit.n_iter, fit.grad_norm))
             # the model in raw units: coef = basis @ readout
             V = readout(W, problem.C, A, test.session) * neural_scale
             basis[act] = std.column_scale[act, None] * W
@@ -299,7 +306,7 @@ def _cv_fold(
         if c:
             predicted += np.einsum("nc,cn->n", test.mean_nuisance()[test.session], gamma)
         offset[j] = test.count[test.session] * (mean_y - predicted) ** 2
-    return sse, sst, offset
+    return sse, sst, offset, stopped
 
 
 def _session_means(values: np.ndarray, session: np.ndarray, n_sessions: int) -> np.ndarray:
