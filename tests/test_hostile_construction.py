@@ -354,6 +354,22 @@ def test_fingerprint_identifies_the_neural_recording():
     assert a.without_data().fingerprint == a.fingerprint  # kept without the data
 
 
+def test_a_neuron_subset_has_the_fingerprint_of_its_own_recording(tmp_path):
+    a = session(name="a")
+    a.fingerprint  # noqa: B018 - cached on the full session before the subset is taken
+    sub = a.select_neurons([0, 2])
+    direct = sr.Session(X, Y[:, [0, 2]], neuron_names=["n0", "n2"])
+    assert sub.fingerprint != a.fingerprint
+    assert sub.fingerprint == direct.fingerprint
+    np.save(tmp_path / "y.npy", Y)  # a lazy source: the subset is a column view
+    lazy = sr.Session(X, sr.open_npy(tmp_path / "y.npy"))
+    lazy.fingerprint  # noqa: B018
+    assert lazy.select_neurons([0, 2]).fingerprint == direct.fingerprint
+    # copies of the same recording keep it
+    assert a.replace(name="b").fingerprint == a.fingerprint
+    assert a.as_covariates(["x1"]).fingerprint == a.fingerprint
+
+
 def test_fingerprint_of_a_lazy_source_equals_the_in_memory_one(tmp_path):
     np.save(tmp_path / "y.npy", Y)
     lazy = sr.Session(X, sr.open_npy(tmp_path / "y.npy"))
