@@ -437,16 +437,12 @@ def read_config(path: str | os.PathLike[str], *, output: str | None = None) -> F
     if cfg["dataset"] is not None:
         files = ()
     elif cfg["folder"] is not None:
-        from .io.folder import _session_files
-
         if not isinstance(cfg["folder"], str):
             raise fail("folder", f"expected a path (string), got {cfg['folder']!r}")
         folder = (base / cfg["folder"]).resolve()
         if not folder.is_dir():
             raise fail("folder", f"no folder at {folder}")
-        found = _session_files(folder)
-        ignored = tuple(f for f in found if is_model_file(f))
-        files = tuple(f for f in found if f not in ignored)
+        files, ignored = _folder_files(folder)
         if not files:
             what = " (only sharedrep model files, which are not sessions)" if ignored else ""
             raise fail("folder", f"{folder} holds no session files (*.npz, *.nwb){what}")
@@ -570,18 +566,30 @@ def read_config(path: str | os.PathLike[str], *, output: str | None = None) -> F
 
 
 def is_model_file(path: str | os.PathLike[str]) -> bool:
-    """Whether a ``.npz`` file is a sharedrep model file (it has a ``__header__`` member).
+    """Whether a ``.npz`` file is a sharedrep model file (it has the model header member).
 
     Reads only the archive's table of contents, so listing a folder stays cheap.
     """
+    from .persist import _HEADER  # imported on use, like the readers
+
     path = Path(path)
     if path.suffix.lower() != ".npz":
         return False
     try:
         with zipfile.ZipFile(path) as z:
-            return "__header__.npy" in z.namelist()
+            return f"{_HEADER}.npy" in z.namelist()  # np.savez names a member <key>.npy
     except (zipfile.BadZipFile, OSError):
         return False  # not a readable archive: the reader will say what is wrong with it
+
+
+def _folder_files(folder: Path) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
+    """The session files of a folder (``*.npz``, ``*.nwb``, in name order) and, apart, the
+    sharedrep model files among them (a fit's ``model.npz``), which are never sessions."""
+    from .io.folder import _session_files
+
+    found = _session_files(folder)
+    models = tuple(f for f in found if is_model_file(f))
+    return tuple(f for f in found if f not in models), models
 
 
 def _check_options(
