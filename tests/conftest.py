@@ -114,6 +114,15 @@ def small_cohort():
     )
 
 
+@pytest.fixture()
+def close_figures():
+    """Close every pyplot figure a test leaves open (for the modules that plot)."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
 @pytest.fixture(scope="session")
 def reaching_dir() -> Path:
     path = SHARED_DATA / "reaching"

@@ -10,8 +10,10 @@ import warnings
 from functools import cache
 
 import sharedrep as sr
+from sharedrep.simulate._lever_truth import MOVEMENT_FEATURES
 
-MOVEMENT = ["lever_pos", "lever_vel"]
+#: the lever's movement variables, which time populations and days
+MOVEMENT = list(MOVEMENT_FEATURES)
 
 
 @cache

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 import sharedrep as sr
-from conftest import SHARED_DATA
 from sharedrep.cli import EXIT_OK, EXIT_USAGE, main
 from sharedrep.config import is_model_file, read_config
 
@@ -187,10 +186,9 @@ def test_nwb_bin_size_advice_names_the_toml_table(tmp_path, capsys):
     assert main(["fit", "-q", str(cfg)]) == EXIT_OK
 
 
+@pytest.mark.usefixtures("raw_data")  # skips when ../shared/data/raw is absent
 def test_the_reaching_example_runs_from_the_dataset_key(tmp_path, capsys):
     """examples/fit.toml as shipped, with a small grid; files served from ../shared/data/raw."""
-    if not (SHARED_DATA / "raw").is_dir():
-        pytest.skip("../shared/data/raw is not available")
     text = EXAMPLE.read_text(encoding="utf-8")
     text = re.sub(r"^ranks = .*$", "ranks = [1, 2]", text, flags=re.M)
     text = re.sub(r"^alphas = .*$", "alphas = [1000.0]", text, flags=re.M)

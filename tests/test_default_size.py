@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 
 import sharedrep as sr
-
-MOVEMENT = ["lever_pos", "lever_vel"]
+from study_fixtures import MOVEMENT
 
 
 @pytest.mark.slow

@@ -16,7 +16,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import xarray as xr
@@ -25,16 +24,12 @@ import sharedrep as sr
 from sharedrep.cli import EXIT_OK, main
 from sharedrep.inference.permutation import smallest_p_value
 
+pytestmark = pytest.mark.usefixtures("close_figures")
+
 # what the report's page offers a figure: main's max width minus its padding (CSS pixels)
 REPORT_WIDTH_PX = 1120 - 2 * 32
 # 9 pt on screen, in CSS pixels (96 per inch)
 MIN_TEXT_PX = 9 * 96 / 72
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def _text(path) -> str:

@@ -13,6 +13,7 @@ import pytest
 import xarray as xr
 
 import sharedrep as sr
+from sharedrep._dtypes import real_values
 from sharedrep.errors import DataError
 
 T, P, N = 40, 2, 3
@@ -134,6 +135,28 @@ def test_object_column_of_numbers_and_none_is_converted_exactly():
         s = session(df, nan_policy="omit")
     assert np.isnan(s.behavior[4, 0]) and s.n_omitted == 1
     np.testing.assert_array_equal(np.delete(s.behavior, 4, axis=0), np.delete(X, 4, axis=0))
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        [1.5, None, np.float32(2.25), np.nan, -np.inf],
+        [3, pd.NA, np.int8(-4), np.uint64(2**64 - 1), 2**70 + 1],
+        [True, None, np.bool_(False), pd.NA],
+        [1, 2.5, None, np.float16(0.5)],
+        [None, pd.NA, np.nan],
+        [pd.NaT, 1.0, 2],  # not vectorised: read cell by cell
+    ],
+)
+def test_object_arrays_of_numbers_convert_as_cell_by_cell(cells):
+    values = np.array(cells * 2, dtype=object).reshape(2, -1).T
+    expected = np.array(
+        [[np.nan if v is None or v is pd.NA or v is pd.NaT else float(v) for v in row]
+         for row in values]
+    )  # fmt: skip
+    out = real_values(values, "x")
+    assert out.dtype == np.float64 and out.shape == values.shape
+    np.testing.assert_array_equal(out, expected)
 
 
 @pytest.mark.parametrize("dtype", [np.bool_, np.int8, np.uint16, np.int64, np.float16, np.float32])
@@ -352,6 +375,22 @@ def test_fingerprint_identifies_the_neural_recording():
     assert session(neural=Y[:-1], behavior=X[:-1]).fingerprint.startswith("39x3:")
     assert session(neuron_names=["u", "v", "w"]).fingerprint != a.fingerprint
     assert a.without_data().fingerprint == a.fingerprint  # kept without the data
+
+
+def test_a_neuron_subset_has_the_fingerprint_of_its_own_recording(tmp_path):
+    a = session(name="a")
+    a.fingerprint  # noqa: B018 - cached on the full session before the subset is taken
+    sub = a.select_neurons([0, 2])
+    direct = sr.Session(X, Y[:, [0, 2]], neuron_names=["n0", "n2"])
+    assert sub.fingerprint != a.fingerprint
+    assert sub.fingerprint == direct.fingerprint
+    np.save(tmp_path / "y.npy", Y)  # a lazy source: the subset is a column view
+    lazy = sr.Session(X, sr.open_npy(tmp_path / "y.npy"))
+    lazy.fingerprint  # noqa: B018
+    assert lazy.select_neurons([0, 2]).fingerprint == direct.fingerprint
+    # copies of the same recording keep it
+    assert a.replace(name="b").fingerprint == a.fingerprint
+    assert a.as_covariates(["x1"]).fingerprint == a.fingerprint
 
 
 def test_fingerprint_of_a_lazy_source_equals_the_in_memory_one(tmp_path):

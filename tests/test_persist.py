@@ -143,6 +143,16 @@ def test_file_is_plain_npz_without_pickles(fitted, tmp_path):
         assert header["arrays"][key]["shape"] == list(a.shape)
 
 
+def test_text_columns_store_every_kind_of_missing_entry_as_null():
+    from sharedrep.persist import _Encoder
+
+    # the gaps sharedrep reads as missing elsewhere (sharedrep._dtypes): also pd.NaT and a
+    # numpy float NaN, which the file format refused before as needing pickle
+    text = np.array(["m1", None, pd.NA, np.nan, pd.NaT, np.float32("nan")], dtype=object)
+    stored = _Encoder().array(text, "neuron_info column 'population'")
+    assert stored == {"__type__": "object_strings", "values": ["m1"] + [None] * 5}
+
+
 def test_newer_format_version_is_refused(fitted, tmp_path):
     model, _ = fitted
     path = model.save(tmp_path / "m.npz")

@@ -24,6 +24,8 @@ import pytest
 import sharedrep as sr
 from sharedrep.plot import ALPHA
 
+pytestmark = pytest.mark.usefixtures("close_figures")
+
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -56,12 +58,6 @@ def analysis():
         "boot": boot,
         "comp": comp,
     }
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 # -- plots ----------------------------------------------------------------------------------------

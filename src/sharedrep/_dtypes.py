@@ -64,8 +64,17 @@ def _is_missing(v: Any) -> bool:
     return isinstance(v, float | np.floating) and np.isnan(v)
 
 
+#: what ``pd.api.types.infer_dtype(..., skipna=True)`` says of object arrays that hold only
+#: real numbers and missing values: those are converted in one vectorised call
+_REAL_KINDS = frozenset({"integer", "floating", "mixed-integer-float", "boolean", "empty"})
+
+
 def _object_to_float(values: np.ndarray, where: str, names: Any = None) -> np.ndarray:
     """An object array of real numbers (or missing values) as float64 with NaN; else refuse."""
+    if pd.api.types.infer_dtype(values.ravel(), skipna=True) in _REAL_KINDS:
+        column = pd.Series(values.ravel(), dtype=object, copy=False)
+        return column.to_numpy(dtype=float, na_value=np.nan).reshape(values.shape)
+    # anything else, cell by cell: the first value that is no real number is named
     flat = values.reshape(values.shape[0], -1) if values.ndim > 1 else values[:, None]
     out = np.empty(flat.shape, dtype=float)
     for j in range(flat.shape[1]):

@@ -344,10 +344,8 @@ def _portable_session(session: Session) -> Session:
     b, n = portable(session.behavior), portable(session.neural)
     if b is session.behavior and n is session.neural:
         return session
-    new = object.__new__(Session)
-    new.__dict__.update(session.__dict__)
-    new.behavior, new.neural = b, n
-    return new
+    # the same recording, read through another handle: a fingerprint already computed holds
+    return session._copy(behavior=b, neural=n, _fingerprint=session.__dict__.get("_fingerprint"))
 
 
 def _in_memory(session: Session) -> bool:

@@ -203,12 +203,26 @@ STUDY_KEYS: dict[str, tuple[str, Any, str]] = {
 }
 KEYS.update(STUDY_KEYS)
 
+#: keys of a fixed set of values (``split`` too: its values are sharedrep.folds.SPLITS)
 _CHOICES = {
     "rule": ("1se", "max"),
     "objective": ("variance", "correlation"),
     "weights": ("equal", "neurons", "samples"),
     "null": ("circular", "segments"),
+    "nan_policy": ("raise", "omit"),
 }
+#: integer keys and their smallest value
+_AT_LEAST = {
+    "folds": 2,
+    "null_size": 0,
+    "bootstrap": 0,
+    "permutations": 0,
+    "n_restarts": 0,
+    "drift": 0,
+    "boot_animals": 10,
+}
+#: keys holding a non-empty string (or none, for those whose default is none)
+_STRINGS = ("output", "title", "group_where", "populations", "days")
 
 
 def keys_help(width: int = 79) -> str:
@@ -423,16 +437,12 @@ def read_config(path: str | os.PathLike[str], *, output: str | None = None) -> F
     if cfg["dataset"] is not None:
         files = ()
     elif cfg["folder"] is not None:
-        from .io.folder import _session_files
-
         if not isinstance(cfg["folder"], str):
             raise fail("folder", f"expected a path (string), got {cfg['folder']!r}")
         folder = (base / cfg["folder"]).resolve()
         if not folder.is_dir():
             raise fail("folder", f"no folder at {folder}")
-        found = _session_files(folder)
-        ignored = tuple(f for f in found if is_model_file(f))
-        files = tuple(f for f in found if f not in ignored)
+        files, ignored = _folder_files(folder)
         if not files:
             what = " (only sharedrep model files, which are not sessions)" if ignored else ""
             raise fail("folder", f"{folder} holds no session files (*.npz, *.nwb){what}")
@@ -471,9 +481,7 @@ def read_config(path: str | os.PathLike[str], *, output: str | None = None) -> F
     allowed = ("behavior", "neural", "bin_size", "trials", "resample", "out_of_range")
     if not isinstance(nwb, dict):
         raise fail("nwb", f"expected a table of reading options, got {nwb!r}")
-    unknown = sorted(set(nwb) - set(allowed))
-    if unknown:
-        raise fail("nwb", f"unknown options {unknown}; allowed: {list(allowed)}")
+    _check_options(fail, "nwb", nwb, allowed)
 
     # -- model --------------------------------------------------------------------------------
     lags = cfg["lags"]
@@ -502,14 +510,16 @@ def read_config(path: str | os.PathLike[str], *, output: str | None = None) -> F
     for key, values in (("ranks", ranks), ("alphas", [float(a) for a in alphas])):
         if len(set(values)) != len(values):
             raise fail(key, f"duplicate values in {cfg[key]}")
-    for key, low in (("folds", 2), ("null_size", 0), ("bootstrap", 0), ("permutations", 0)):
+    for key, low in _AT_LEAST.items():
         if not (_is_int(cfg[key]) and cfg[key] >= low):
             raise fail(key, f"expected an integer >= {low}, got {cfg[key]!r}")
     if 0 < cfg["null_size"] < 19:
         raise fail("null_size", f"expected 0 (skip) or at least 19, got {cfg['null_size']}")
     if 0 < cfg["bootstrap"] < 10:
         raise fail("bootstrap", f"expected 0 (skip) or at least 10, got {cfg['bootstrap']}")
-    for key, choices in _CHOICES.items():
+    from .folds import SPLITS  # imported on use, like the readers
+
+    for key, choices in {**_CHOICES, "split": SPLITS}.items():
         if cfg[key] not in choices:
             raise fail(key, f"expected one of {list(choices)}, got {cfg[key]!r}")
     if not isinstance(cfg["zscore"], bool):
@@ -518,8 +528,9 @@ def read_config(path: str | os.PathLike[str], *, output: str | None = None) -> F
         raise fail("fdr", f"expected a number between 0 and 1, got {cfg['fdr']!r}")
     if not _is_int(cfg["seed"]):
         raise fail("seed", f"expected an integer, got {cfg['seed']!r}")
-    for key in ("output", "title"):
-        if not isinstance(cfg[key], str) or not cfg[key]:
+    for key in _STRINGS:
+        optional = KEYS[key][1] is None
+        if not (isinstance(cfg[key], str) and cfg[key]) and not (optional and cfg[key] is None):
             raise fail(key, f"expected a non-empty string, got {cfg[key]!r}")
     out = Path(output).resolve() if output is not None else (base / cfg["output"]).resolve()
     extra = _issue13_keys(cfg, fail)
@@ -555,18 +566,46 @@ def read_config(path: str | os.PathLike[str], *, output: str | None = None) -> F
 
 
 def is_model_file(path: str | os.PathLike[str]) -> bool:
-    """Whether a ``.npz`` file is a sharedrep model file (it has a ``__header__`` member).
+    """Whether a ``.npz`` file is a sharedrep model file (it has the model header member).
 
     Reads only the archive's table of contents, so listing a folder stays cheap.
     """
+    from .persist import _HEADER  # imported on use, like the readers
+
     path = Path(path)
     if path.suffix.lower() != ".npz":
         return False
     try:
         with zipfile.ZipFile(path) as z:
-            return "__header__.npy" in z.namelist()
+            return f"{_HEADER}.npy" in z.namelist()  # np.savez names a member <key>.npy
     except (zipfile.BadZipFile, OSError):
         return False  # not a readable archive: the reader will say what is wrong with it
+
+
+def _folder_files(folder: Path) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
+    """The session files of a folder (``*.npz``, ``*.nwb``, in name order) and, apart, the
+    sharedrep model files among them (a fit's ``model.npz``), which are never sessions."""
+    from .io.folder import _session_files
+
+    found = _session_files(folder)
+    models = tuple(f for f in found if is_model_file(f))
+    return tuple(f for f in found if f not in models), models
+
+
+def _check_options(
+    fail: Any,
+    key: str,
+    given: Any,
+    allowed: Any,
+    what: str = "options",
+    *,
+    also: tuple[str, ...] = (),
+    of: str = "",
+) -> None:
+    """Refuse the entries of the table ``given`` that are neither ``allowed`` nor ``also``."""
+    unknown = sorted(set(given) - {*allowed, *also})
+    if unknown:
+        raise fail(key, f"unknown {what} {unknown}{of}; allowed: {list(allowed)}")
 
 
 def _issue13_keys(cfg: dict[str, Any], fail: Any) -> dict[str, Any]:
@@ -582,12 +621,9 @@ def _issue13_keys(cfg: dict[str, Any], fail: Any) -> dict[str, Any]:
         name = dataset["name"]
         if name not in DATASETS:
             raise fail("dataset", f"unknown dataset {name!r}; datasets: {sorted(DATASETS)}")
-        unknown = sorted(set(dataset) - {"name", *_DATASET_OPTIONS[name]})
-        if unknown:
-            raise fail(
-                "dataset",
-                f"unknown options {unknown} for {name!r}; allowed: {list(_DATASET_OPTIONS[name])}",
-            )
+        _check_options(
+            fail, "dataset", dataset, _DATASET_OPTIONS[name], also=("name",), of=f" for {name!r}"
+        )
         for key, value in dataset.items():
             if key != "name" and not (
                 isinstance(value, str)
@@ -595,19 +631,10 @@ def _issue13_keys(cfg: dict[str, Any], fail: Any) -> dict[str, Any]:
             ):
                 raise fail("dataset", f"option {key!r}: expected a name or a list of names")
         dataset = dict(dataset)
-    if cfg["nan_policy"] not in ("raise", "omit"):
-        raise fail("nan_policy", f"expected one of ['raise', 'omit'], got {cfg['nan_policy']!r}")
-    if not (_is_int(cfg["n_restarts"]) and cfg["n_restarts"] >= 0):
-        raise fail("n_restarts", f"expected an integer >= 0, got {cfg['n_restarts']!r}")
     cluster = cfg["cluster"]
     if cluster is not None:
         if isinstance(cluster, dict):
-            unknown = sorted(set(cluster) - set(_CLUSTER_OPTIONS))
-            if unknown:
-                raise fail(
-                    "cluster",
-                    f"unknown local-cluster options {unknown}; allowed: {list(_CLUSTER_OPTIONS)}",
-                )
+            _check_options(fail, "cluster", cluster, _CLUSTER_OPTIONS, "local-cluster options")
         elif not (isinstance(cluster, str) and cluster):
             raise fail(
                 "cluster", f"expected a scheduler address or a table of options, got {cluster!r}"
@@ -632,7 +659,6 @@ def _issue13_keys(cfg: dict[str, Any], fail: Any) -> dict[str, Any]:
 def _trial_keys(cfg: dict[str, Any], fail: Any) -> dict[str, Any]:
     """Validate the keys of the issue-10 block (trial-based recordings); FitConfig fields."""
     from .features import EDGES
-    from .folds import SPLITS
 
     edges = cfg["edges"]
     if isinstance(edges, dict):
@@ -641,10 +667,6 @@ def _trial_keys(cfg: dict[str, Any], fail: Any) -> dict[str, Any]:
             raise fail("edges", f"each variable's rule must be one of {list(EDGES)}, got {bad}")
     elif edges not in EDGES:
         raise fail("edges", f"expected one of {list(EDGES)} or a table of them, got {edges!r}")
-    if cfg["split"] not in SPLITS:
-        raise fail("split", f"expected one of {list(SPLITS)}, got {cfg['split']!r}")
-    if not (_is_int(cfg["drift"]) and cfg["drift"] >= 0):
-        raise fail("drift", f"expected an integer >= 0, got {cfg['drift']!r}")
     covariates = cfg["covariates"]
     if covariates is not None:
         if not (isinstance(covariates, list) and all(isinstance(c, str) for c in covariates)):
@@ -674,22 +696,16 @@ def _study_options(cfg: dict[str, Any], fail: Any) -> dict[str, Any]:
         isinstance(groups, list) and groups and all(isinstance(g, str) and g for g in groups)
     ):
         raise fail("groups", f"expected a column name or a list of them, got {cfg['groups']!r}")
-    for key in ("group_where", "populations", "days"):
-        if cfg[key] is not None and not (isinstance(cfg[key], str) and cfg[key]):
-            raise fail(key, f"expected a non-empty string, got {cfg[key]!r}")
     features = cfg["timing_vars"]
     if features is not None and not (
         isinstance(features, list) and features and all(isinstance(f, str) for f in features)
     ):
         raise fail("timing_vars", f"expected a list of variable names, got {features!r}")
-    n = cfg["boot_animals"]
-    if not (_is_int(n) and n >= 10):
-        raise fail("boot_animals", f"expected an integer >= 10, got {n!r}")
     return {
         "groups": tuple(groups or ()),
         "group_where": cfg["group_where"],
         "populations": cfg["populations"],
         "days": cfg["days"],
         "timing_vars": None if features is None else tuple(features),
-        "boot_animals": n,
+        "boot_animals": cfg["boot_animals"],
     }

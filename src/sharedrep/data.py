@@ -28,6 +28,9 @@ __all__ = ["Cohort", "Session"]
 
 NAN_POLICIES = ("raise", "omit")
 
+#: values a Session caches (in its ``__dict__``) and the attributes each is computed from
+_DERIVED = {"_fingerprint": ("neural", "neuron_names")}
+
 
 def _is_lazy(a: Any) -> bool:
     """True for array-likes whose values should not be read at construction."""
@@ -519,13 +522,12 @@ class Session:
         parts = (
             [X[:, move]] if self.covariates is None else [np.asarray(self.covariates), X[:, move]]
         )
-        new = object.__new__(Session)
-        new.__dict__.update(self.__dict__)
-        new.behavior = X[:, keep]
-        new.feature_names = tuple(self.feature_names[j] for j in keep)
-        new.covariates = np.hstack(parts)
-        new.covariate_names = tuple(self.covariate_names) + tuple(features)
-        return new
+        return self._copy(
+            behavior=X[:, keep],
+            feature_names=tuple(self.feature_names[j] for j in keep),
+            covariates=np.hstack(parts),
+            covariate_names=tuple(self.covariate_names) + tuple(features),
+        )
 
     def without_data(self) -> Session:
         """A copy that keeps everything but the behavior and neural arrays.
@@ -541,14 +543,16 @@ class Session:
         >>> s.n_samples, s.n_neurons
         (100, 5)
         """
-        self.fingerprint  # noqa: B018 - computed while the data are here; the copy keeps it
-        new = object.__new__(Session)
-        new.__dict__.update(self.__dict__)
-        new.behavior = _LeftBehind(self.behavior.shape, self.name, "behavior")
-        new.neural = _LeftBehind(self.neural.shape, self.name, "neural")
+        left = {}
         if self.covariates is not None:
-            new.covariates = _LeftBehind(self.covariates.shape, self.name, "covariate")
-        return new
+            left["covariates"] = _LeftBehind(self.covariates.shape, self.name, "covariate")
+        return self._copy(
+            behavior=_LeftBehind(self.behavior.shape, self.name, "behavior"),
+            neural=_LeftBehind(self.neural.shape, self.name, "neural"),
+            # computed while the data are here: the copy stands for the same recording
+            _fingerprint=self.fingerprint,
+            **left,
+        )
 
     def replace(self, **changes: Any) -> Session:
         """Return a shallow copy with some metadata fields changed (arrays are shared).
@@ -556,18 +560,15 @@ class Session:
         ``name``, ``subject``, ``condition``, ``metadata``, ``rate`` and ``neuron_info`` (one
         row per neuron, validated as on construction) can be changed.
         """
-        new = object.__new__(Session)
-        new.__dict__.update(self.__dict__)
-        for key, value in changes.items():
+        for key in changes:
             if key not in ("name", "subject", "condition", "metadata", "rate", "neuron_info"):
                 raise TypeError(f"replace() cannot change {key!r}")
-            if key == "neuron_info":
-                label = self.name if self.name is not None else "<unnamed>"
-                value = _neuron_table(value, self.neuron_names, label)
-            setattr(new, key, value)
+        if "neuron_info" in changes:
+            label = self.name if self.name is not None else "<unnamed>"
+            changes["neuron_info"] = _neuron_table(changes["neuron_info"], self.neuron_names, label)
         if "name" in changes:  # a name given now is the user's, not a position
-            new._named_by_position = False
-        return new
+            changes["_named_by_position"] = False
+        return self._copy(**changes)
 
     def select_neurons(self, which: Any) -> Session:
         """The session restricted to some of its neurons (behavior and everything else kept).
@@ -603,15 +604,29 @@ class Session:
         """
         label = self.name if self.name is not None else "<unnamed>"
         idx = _neuron_positions(which, self.neuron_names, self.neuron_info, label)
+        if isinstance(self.neural, np.ndarray) and not isinstance(self.neural, np.memmap):
+            neural = self.neural[:, idx]
+        else:  # lazy (file-backed) or metadata-only arrays: select columns when read
+            neural = _ColumnView(self.neural, idx)
+        return self._copy(
+            neural=neural,
+            neuron_names=tuple(self.neuron_names[i] for i in idx),
+            neuron_info=None if self.neuron_info is None else self.neuron_info.iloc[idx].copy(),
+        )
+
+    def _copy(self, **changes: Any) -> Session:
+        """A shallow copy with some attributes changed (no validation; arrays are shared).
+
+        Cached values derived from a changed attribute are dropped, to be recomputed from the
+        copy: the fingerprint when ``neural`` or ``neuron_names`` change (unless the change
+        gives ``_fingerprint`` itself, for a copy that stands for the same recording).
+        """
         new = object.__new__(Session)
         new.__dict__.update(self.__dict__)
-        if isinstance(self.neural, np.ndarray) and not isinstance(self.neural, np.memmap):
-            new.neural = self.neural[:, idx]
-        else:  # lazy (file-backed) or metadata-only arrays: select columns when read
-            new.neural = _ColumnView(self.neural, idx)
-        new.neuron_names = tuple(self.neuron_names[i] for i in idx)
-        if self.neuron_info is not None:
-            new.neuron_info = self.neuron_info.iloc[idx].copy()
+        for cached, inputs in _DERIVED.items():
+            if cached not in changes and any(k in changes for k in inputs):
+                new.__dict__.pop(cached, None)
+        new.__dict__.update(changes)
         return new
 
     def __repr__(self) -> str:

@@ -58,6 +58,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ._dtypes import _is_missing
 from ._files import atomic_write
 from .errors import ModelFileError
 from .estimator import SessionFit, ShaReD
@@ -86,7 +87,7 @@ class _Encoder:
             # object arrays would need pickle; only 1-D ones of strings (pandas labels, text
             # columns of neuron metadata, missing entries as null) are kept, as JSON lists
             flat = a.ravel().tolist()
-            if a.ndim == 1 and all(isinstance(v, str) or _missing(v) for v in flat):
+            if a.ndim == 1 and all(isinstance(v, str) or _is_missing(v) for v in flat):
                 return {
                     "__type__": "object_strings",
                     "values": [v if isinstance(v, str) else None for v in flat],
@@ -197,11 +198,6 @@ class _Encoder:
             f"cannot save {where}: values of type {type(v).__name__} are not part of the model "
             f"file format (version {FORMAT_VERSION})"
         )
-
-
-def _missing(v: Any) -> bool:
-    """None, NaN or pandas.NA: a missing entry of a text column."""
-    return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
 
 
 def _column_values(col: pd.Series) -> np.ndarray:

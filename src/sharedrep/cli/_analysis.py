@@ -36,7 +36,13 @@ def _statistics(
             )  # fmt: skip
     if n_boot and len(cohort) >= 2:
         with steps.step("bootstrap bands"):
-            boot = bootstrap_loadings(model, cohort, n_boot=n_boot, seed=seed)
+            # the encoding map's whole-session statistics spare a pass over the data
+            stats = (
+                [encoding.stats[n] for n in cohort.names]
+                if encoding is not None and all(n in encoding.stats for n in cohort.names)
+                else None
+            )
+            boot = bootstrap_loadings(model, cohort, n_boot=n_boot, seed=seed, stats=stats)
     if _n_conditions(cohort) >= 2 and encoding is not None and n_perm:
         with steps.step("condition comparison"):
             comparison = compare_conditions(

@@ -153,19 +153,16 @@ def _data_files(paths: Sequence[str], console: _Console | None = None) -> list[P
     Model files (``model.npz`` of a fit written into the data folder) are never sessions: in a
     folder they are left out (and said so), given by name they are an error.
     """
-    from ..config import is_model_file
+    from ..config import _folder_files, is_model_file
     from ..errors import DataError
-    from ..io.folder import _session_files
 
     files: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found = _session_files(p)
-            models = [f for f in found if is_model_file(f)]
+            found, models = _folder_files(p)
             for f in models:
                 if console is not None:
                     console.say(f"Not a session (a sharedrep model file, left out): {f}")
-            found = [f for f in found if f not in models]
             if not found:
                 raise DataError(f"{p}: no session files (*.npz, *.nwb) in this folder")
             files.extend(found)

@@ -11,7 +11,7 @@ from scipy.ndimage import gaussian_filter1d
 from ..data import Cohort, Session
 from ..features import TemporalExpansion
 from ..metrics import principal_angles
-from ._common import draw, smooth_drift
+from ._common import add_drifts, check_drifts, draw
 
 
 @dataclass(frozen=True)
@@ -171,10 +171,7 @@ def cohort(
         raise ValueError(f"snr must be a non-negative number, got {snr!r}")
     if design not in ("continuous", "events"):
         raise ValueError(f"design must be 'continuous' or 'events', got {design!r}")
-    if not (baseline_drift >= 0 and gain_drift >= 0):
-        raise ValueError(
-            f"baseline_drift and gain_drift must be >= 0, got {baseline_drift}, {gain_drift}"
-        )
+    check_drifts(baseline_drift, gain_drift)
     rng = np.random.default_rng(seed)
     expansion = TemporalExpansion(lags)
     lag_arr = expansion.lags
@@ -188,6 +185,7 @@ def cohort(
         T, n = draw(rng, n_samples), draw(rng, n_neurons)
         bounds = np.cumsum(rng.integers(trial_length[0], trial_length[1] + 1, size=T))
         segments = np.searchsorted(bounds, np.arange(T), side="right")
+        starts = np.flatnonzero(np.r_[True, segments[1:] != segments[:-1]])  # trial starts
         if design == "continuous":
             raw = rng.normal(size=(T + 2 * margin, p))
             if smoothness > 0:
@@ -198,7 +196,6 @@ def cohort(
             x = raw[margin : margin + T]
         else:  # one event per trial, at its first sample; nothing outside the trial
             x = np.zeros((T, p))
-            starts = np.flatnonzero(np.r_[True, segments[1:] != segments[:-1]])
             x[starts, rng.integers(0, p, size=starts.size)] = 1.0
             events = TemporalExpansion(lag_arr, None, [True] * p)
             full = events.rows_of(x, np.arange(T), segments)
@@ -210,19 +207,12 @@ def cohort(
         else:  # snr=0: pure-noise neurons (no behavioral signal), for null calibration
             signal = np.zeros_like(signal)
             sd = np.ones(n)
-        drift: dict[str, np.ndarray] = {}
-        if gain_drift > 0:
-            drift["gain"] = np.exp(gain_drift * smooth_drift(rng, T, n))
-            signal = signal * drift["gain"]
-        if baseline_drift > 0:
-            drift["baseline"] = baseline_drift * sd * smooth_drift(rng, T, n)
-            signal = signal + drift["baseline"]
+        signal, drift = add_drifts(rng, signal, gain_drift, baseline_drift, scale=sd)
         y = 2.0 + signal + rng.normal(size=(T, n)) * sd
         cond = None if conditions is None else conditions[i % len(conditions)]
         trial_time = None
         if design == "events":  # seconds (or samples) since the trial's event
-            first = np.flatnonzero(np.r_[True, segments[1:] != segments[:-1]])
-            since = np.arange(T) - np.repeat(first, np.diff(np.r_[first, T]))
+            since = np.arange(T) - np.repeat(starts, np.diff(np.r_[starts, T]))
             trial_time = since / rate if rate else since.astype(float)
         sessions.append(
             Session(

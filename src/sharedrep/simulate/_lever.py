@@ -28,7 +28,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from ..data import Cohort, Session
 from ..features import TemporalExpansion
-from ._common import draw, smooth_drift
+from ._common import add_drifts, check_drifts, draw
 from ._lever_truth import MOVEMENT_FEATURES, OTHER_FRACTION, UNIT_KINDS, LeverTruth
 
 __all__ = ["MOVEMENT_FEATURES", "UNIT_KINDS", "LeverTruth", "calcium_kernel", "lever_task"]
@@ -48,9 +48,9 @@ _BEHAVIOR = {
                "p_spont": 0.1, "p_reward": 0.95},
 }  # fmt: skip
 
-#: fraction of units of each kind encoding the push (naive, expert), and cue / lick
+#: fraction of units of each kind encoding the push (naive, expert); cue and lick: each unit
+#: with probability OTHER_FRACTION
 _PUSH_FRACTION = {"thalamic_axon": (0.2, 0.55), "m1": (0.3, 0.4)}
-_OTHER_FRACTION = OTHER_FRACTION
 #: weight of an M1 push encoder's readout on ``push_early`` (the rest on ``push_late``)
 _M1_EARLY_WEIGHT = 0.2
 #: ``push_early`` is ``push_late`` shifted earlier by this many samples at 30 Hz (0.1 s)
@@ -422,10 +422,7 @@ def lever_task(
             f"need snr > 0, rate > 0 and 0 <= body_fraction <= 1; got snr={snr}, "
             f"rate={rate}, body_fraction={body_fraction}"
         )
-    if not (baseline_drift >= 0 and gain_drift >= 0):
-        raise ValueError(
-            f"baseline_drift and gain_drift must be >= 0, got {baseline_drift}, {gain_drift}"
-        )
+    check_drifts(baseline_drift, gain_drift)
     design = _Design(
         float(tag_fraction),
         _pair(tag_enrichment, "tag_enrichment"),
@@ -569,7 +566,7 @@ class _Simulation:
             "names": [f"TH{i:03d}" for i in range(na)] + [f"M1-{i:03d}" for i in range(nm)],
             # a unit encodes the push when recruit < P(push | its group, progress)
             "recruit": rng.random(n),
-            "other": rng.random((2, n)) < _OTHER_FRACTION,  # cue, lick
+            "other": rng.random((2, n)) < OTHER_FRACTION,  # cue, lick
             "gain": rng.normal(size=(len(LEVER_COMPONENTS), n)),
             "early_offset": rng.normal(0, _EARLY_WEIGHT_SD, size=n),
             "snr": self.snr * np.exp(rng.normal(0, self.snr_spread, size=n)),
@@ -608,18 +605,17 @@ class _Simulation:
     ) -> Session:
         X, segments, infos = behavior
         T, n = X.shape[0], units["kind"].size
-        p = X.shape[1]
         V, enc, early, probs = self._readout(units, progress)
-        # the design of the continuous recording, padded with rest before and after
-        pad = self.expansion.span
-        Xp = np.concatenate([np.zeros((pad, p)), X, np.zeros((pad, p))])
-        t_rows = np.arange(pad, pad + T)
-        if self.indicator == "calcium":
-            z = self.expansion.design_rows(Xp, t_rows) @ self.W
-            body_sig = self.expansion.design_rows(Xp[:, [4]], t_rows) @ units["body_filter"]
-        else:
-            z = self.drive_expansion.design_rows(Xp, t_rows) @ self.G
-            body_sig = self.drive_expansion.design_rows(Xp[:, [4]], t_rows) @ units["body_filter"]
+        # the design of the continuous recording, at rest (zero) before and after it: calcium
+        # through the effective filters (kernel included), spikes through the drive's
+        expansion, filters = (
+            (self.expansion, self.W)
+            if self.indicator == "calcium"
+            else (self.drive_expansion, self.G)
+        )
+        t_rows = np.arange(T)
+        z = expansion.rows_of(X, t_rows) @ filters
+        body_sig = expansion.rows_of(X[:, [4]], t_rows) @ units["body_filter"]
         shared = z @ V
         # each unit's shared signal has variance unit_snr (noise sd 1, ΔF/F units); the private
         # body signal is weaker (body_snr of it), so it is a nuisance, not a competitor of the
@@ -629,13 +625,7 @@ class _Simulation:
         s_sh = np.where(sd_sh > 0, np.sqrt(unit_snr) / np.where(sd_sh > 0, sd_sh, 1), 0.0)
         s_b = np.where(body, np.sqrt(self.body_snr * unit_snr) / np.where(sd_b > 0, sd_b, 1), 0.0)
         sig = shared * s_sh + body_sig * s_b
-        drift: dict[str, np.ndarray] = {}
-        if self.gain_drift > 0:
-            drift["gain"] = np.exp(self.gain_drift * smooth_drift(self.rng, T, n))
-            sig = sig * drift["gain"]
-        if self.baseline_drift > 0:
-            drift["baseline"] = self.baseline_drift * smooth_drift(self.rng, T, n)
-            sig = sig + drift["baseline"]
+        sig, drift = add_drifts(self.rng, sig, self.gain_drift, self.baseline_drift)
         if self.indicator == "calcium":
             noise_sd = np.ones(n)
             Y = 0.1 + sig + self.rng.normal(size=(T, n))
