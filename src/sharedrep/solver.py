@@ -316,7 +316,11 @@ class SubspaceProblem:
             # more than asked: starts of higher ranks and the search subspace draw on them
             have = 0 if self._top is None else self._top.shape[1]
             want = min(self.q, max(4 * k, 2 * have, 128))
-            self._top = _top_left_singular(M, want, exact=self.n_sessions == 1)
+            if self.n_sessions > 1 and self.q > _EXACT_START and M.shape[1] <= M.shape[0]:
+                # the whole spectrum is cheap here, and the preconditioner needs it anyway
+                self._top = _completed(self._pooled_spectrum()[0][:, :want], want)
+            else:
+                self._top = _top_left_singular(M, want, exact=self.n_sessions == 1)
         return self._top[:, :k]
 
     @property
@@ -493,20 +497,27 @@ class SubspaceProblem:
         U, _ = np.linalg.qr(self._B @ Qc)
         return U, value, n_iter, converged, grad_norm
 
-    def _pooled_spectrum(self) -> tuple[np.ndarray, np.ndarray]:
-        """Eigenvectors (q, k) and eigenvalues (k,) of the whitened pooled ``G`` on its range
-        (``k`` = its rank, at most the total number of neurons)."""
+    def _pooled_spectrum(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """Leading eigenvectors (q, k), descending, and eigenvalues (k,) of the whitened pooled
+        ``G``, and the mean of its other eigenvalues.
+
+        With at most ``q`` neurons in all, its whole range (the other eigenvalues are 0) from
+        the small Gram of the factor, ``O(q N^2)``; otherwise the leading directions of
+        :meth:`top` (a ``q^3`` decomposition would cost more than the expansions it saves).
+        """
         if self._spectrum is None:
             M = self._whitened_factor()
-            if M.shape[1] <= M.shape[0]:  # from the small Gram of the factor
+            if M.shape[1] <= M.shape[0]:
                 vals, Z = np.linalg.eigh(M.T @ M)
+                vals, Z = vals[::-1], Z[:, ::-1]
                 keep = vals > 1e-12 * max(vals.max(initial=0.0), np.finfo(float).tiny)
                 V = (M @ Z[:, keep]) / np.sqrt(vals[keep])
+                self._spectrum = (V, vals[keep], 0.0)
             else:
-                vals, V = np.linalg.eigh(M @ M.T)
-                keep = vals > 1e-12 * max(vals.max(initial=0.0), np.finfo(float).tiny)
-                V = V[:, keep]
-            self._spectrum = (V, vals[keep])
+                V = self.top(min(self.q, 128))
+                vals = np.sum((V.T @ M) ** 2, axis=1)
+                rest = max(float(np.sum(M * M) - vals.sum()), 0.0) / max(self.q - V.shape[1], 1)
+                self._spectrum = (V, vals, rest)
         return self._spectrum
 
     def _preconditioned(self, U: np.ndarray, rgrad: np.ndarray) -> np.ndarray:
@@ -519,7 +530,7 @@ class SubspaceProblem:
         the ascent needed half the expansions, and converged where the gradient alone ran out
         of iterations (smooth behavior, 40 lags).
         """
-        V, vals = self._pooled_spectrum()
+        V, vals, rest = self._pooled_spectrum()
         Uo, T = np.linalg.qr(U)
         A = Uo.T @ self._whitened_factor()
         theta, R = np.linalg.eigh(A @ A.T)
@@ -530,8 +541,10 @@ class SubspaceProblem:
         floor = 1e-3 * np.maximum(np.abs(theta), np.finfo(float).tiny)
         gap = vals[:, None] - theta[None, :]
         gap = np.where(np.abs(gap) < floor, np.where(gap < 0, -floor, floor), gap)
-        # outside the range of G_bar its eigenvalue is 0
-        return V @ (coef / gap) - (g - V @ coef) / np.where(theta > 0, theta, floor)
+        # outside the directions of V, G_bar is taken as ``rest`` times the identity
+        away = rest - theta
+        away = np.where(np.abs(away) < floor, np.where(away < 0, -floor, floor), away)
+        return V @ (coef / gap) + (g - V @ coef) / away
 
     def fit(
         self,
@@ -596,13 +609,7 @@ def _top_left_singular(M: np.ndarray, k: int, *, exact: bool) -> np.ndarray:
     q, N = M.shape
     k = min(k, q)
     if exact or min(q, N) <= _EXACT_START or k > min(q, N) // 4:
-        U = np.linalg.svd(M, full_matrices=False)[0]
-        out = U[:, :k]
-        if out.shape[1] < k:  # fewer singular vectors than asked (N < k): complete the basis
-            extra = np.random.default_rng(0).normal(size=(q, k - out.shape[1]))
-            extra -= out @ (out.T @ extra)
-            out = np.hstack([out, np.linalg.qr(extra)[0]])
-        return out
+        return _completed(np.linalg.svd(M, full_matrices=False)[0][:, :k], k)
     rng = np.random.default_rng(0)
     Y = M @ rng.normal(size=(N, k + 10))
     for _ in range(3):
@@ -611,6 +618,17 @@ def _top_left_singular(M: np.ndarray, k: int, *, exact: bool) -> np.ndarray:
     Qr, _ = np.linalg.qr(Y)
     U, _, _ = np.linalg.svd(Qr.T @ M, full_matrices=False)
     return Qr @ U[:, :k]
+
+
+def _completed(V: np.ndarray, k: int) -> np.ndarray:
+    """``V`` (q, k' <= k, orthonormal) completed to ``k`` orthonormal columns (seeded, random
+    directions orthogonal to it: fewer singular vectors exist than were asked for)."""
+    if V.shape[1] >= k:
+        return V[:, :k]
+    extra = np.random.default_rng(0).normal(size=(V.shape[0], k - V.shape[1]))
+    extra -= V @ (V.T @ extra)
+    extra -= V @ (V.T @ extra)
+    return np.hstack([V, np.linalg.qr(extra)[0]])
 
 
 def _rgrad_norm(U: np.ndarray, g: np.ndarray, scale: float) -> float:
