@@ -34,14 +34,20 @@ def _plain_value(W: np.ndarray, C: np.ndarray, F: list[np.ndarray], w: np.ndarra
     return float(total)
 
 
-@pytest.mark.parametrize("d", [2, 4])
-def test_search_subspace_finds_the_whole_space_optimum(monkeypatch, d):
+@pytest.mark.parametrize(
+    ("q", "n", "dense", "d"),
+    # the last: wider than _EXACT_START, with dense G_s (more neurons than twice q)
+    [(260, 30, False, 2), (260, 30, False, 4), (620, 300, True, 2)],
+)
+def test_search_subspace_finds_the_whole_space_optimum(monkeypatch, q, n, dense, d):
     rng = np.random.default_rng(7)
-    S, q = 5, 260  # wider than _WHOLE_SPACE: the search-subspace path
-    C, F = _problem(rng, S, q, n=30, d_true=3)
+    S = 5  # q wider than _WHOLE_SPACE: the search-subspace path
+    C, F = _problem(rng, S, q, n=n, d_true=3)
     w = np.full(S, 1.0 / S)
     assert q > solver._WHOLE_SPACE
-    sub = SubspaceProblem.build(C, w, factors=F).fit(d, tol=1e-12)
+    problem = SubspaceProblem.build(C, w, factors=F)
+    assert (problem.factors is None) == dense
+    sub = problem.fit(d, tol=1e-12)
     monkeypatch.setattr(solver, "_WHOLE_SPACE", 10_000)
     whole = SubspaceProblem.build(C, w, factors=F).fit(d, tol=1e-12)
     assert sub.converged and whole.converged

@@ -309,6 +309,9 @@ class SubspaceProblem:
             white = sla.solve_triangular(self.L, Gbar, lower=True)
             white = sla.solve_triangular(self.L, white.T, lower=True)
             vals, vecs = np.linalg.eigh((white + white.T) / 2)
+            vals, vecs = vals[::-1], vecs[:, ::-1]
+            keep = vals > 1e-12 * max(vals.max(initial=0.0), np.finfo(float).tiny)
+            self._spectrum = (vecs[:, keep], vals[keep], 0.0)  # known now: never recomputed
             return vecs * np.sqrt(np.maximum(vals, 0.0))
         B = np.hstack([np.sqrt(w) * f for w, f in zip(self.weights, self.factors, strict=True)])
         return sla.solve_triangular(self.L, B, lower=True, check_finite=False)
@@ -326,7 +329,11 @@ class SubspaceProblem:
             # more than asked: starts of higher ranks and the search subspace draw on them
             have = 0 if self._top is None else self._top.shape[1]
             want = min(self.q, max(4 * k, 2 * have, 128))
-            if self.n_sessions > 1 and self.q > _EXACT_START and M.shape[1] <= M.shape[0]:
+            if (
+                self.n_sessions > 1
+                and self.q > _EXACT_START
+                and (self.factors is None or M.shape[1] <= M.shape[0])
+            ):
                 # the whole spectrum is cheap here, and the preconditioner needs it anyway
                 self._top = _completed(self._pooled_spectrum()[0][:, :want], want)
             else:
@@ -511,12 +518,13 @@ class SubspaceProblem:
         """Leading eigenvectors (q, k), descending, and eigenvalues (k,) of the whitened pooled
         ``G``, and the mean of its other eigenvalues.
 
-        With at most ``q`` neurons in all, its whole range (the other eigenvalues are 0) from
-        the small Gram of the factor, ``O(q N^2)``; otherwise the leading directions of
+        With dense ``G_s``, the decomposition that gave the whitened factor. With factors of
+        at most ``q`` neurons in all, its whole range (the other eigenvalues are 0) from the
+        small Gram of the factor, ``O(q N^2)``; otherwise the leading directions of
         :meth:`top` (a ``q^3`` decomposition would cost more than the expansions it saves).
         """
+        M = self._whitened_factor()  # with dense G_s, this sets the spectrum too
         if self._spectrum is None:
-            M = self._whitened_factor()
             if M.shape[1] <= M.shape[0]:
                 vals, Z = np.linalg.eigh(M.T @ M)
                 vals, Z = vals[::-1], Z[:, ::-1]
