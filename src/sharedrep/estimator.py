@@ -178,9 +178,12 @@ class ShaReD:
         each session as a task on a ``dask.distributed`` cluster (a ``LocalCluster`` if none
         is set). Results equal the serial ones up to floating-point summation order.
     max_iter : int
-        Most optimiser iterations.
+        Most optimiser iterations (L-BFGS, over all expansions of its search subspace). A fit
+        that stops here short of ``tol`` warns (:class:`~sharedrep.errors.SharedRepWarning`)
+        and sets ``converged_ = False``.
     tol : float
-        Relative convergence tolerance of the optimiser.
+        Relative convergence tolerance of the optimiser: on the objective, and through its
+        square root on the relative gradient.
     n_restarts : int
         Extra optimiser runs from random starts; the best objective is kept. The objective is
         not concave: with clear shared structure the default start (the pooled eigen-solution)
