@@ -374,7 +374,7 @@ class SubspaceProblem:
                 vecs = np.linalg.eigh((T.T @ M) @ (M.T @ T))[1]
                 rest = T @ vecs[:, ::-1][:, : d - U1.shape[1]]
             U1 = np.hstack([U1, rest])
-        return U1 if self.objective(U1)[0] > self.objective(U0)[0] else U0
+        return U1 if self._value(U1) > self._value(U0) else U0
 
     # -- the search subspace ---------------------------------------------------------------
     def _alloc(self, cap: int) -> None:
@@ -449,6 +449,35 @@ class SubspaceProblem:
         buf["H"][:, r : r + k, :r] = crossH[:, :r].transpose(0, 2, 1)
         self._r = r + k
         return k
+
+    def _in_subspace(self, U: np.ndarray) -> np.ndarray | None:
+        """``B'U`` when the whitened basis ``U`` lies in the search subspace, else None."""
+        if not self._r:
+            return None
+        R = self._B.T @ U
+        return R if np.linalg.norm(U - self._B @ R) <= 1e-10 * np.linalg.norm(U) else None
+
+    def _value(self, U: np.ndarray) -> float:
+        """``F`` at a whitened basis ``U``: from the subspace's projections when it lies there
+        (no ``C_s`` read), else from the full problem."""
+        R = self._in_subspace(U)
+        if R is None:
+            return self.objective(U)[0]
+        P, H = self._projected()
+        r = P.shape[1]
+        CG = np.concatenate([P, H]).reshape(2 * self.n_sessions * r, r)
+        return _objective(R, CG, self.weights)[0]
+
+    def forms(self, W: np.ndarray) -> np.ndarray:
+        """``W'C_sW`` (S, d, d) for a basis ``W`` (q, d) in original coordinates.
+
+        From the search subspace's projections when ``W`` lies in it (a fit's solution does:
+        ``(B'U)' B'C~_sB (B'U)``, no ``C_s`` read), else directly.
+        """
+        R = self._in_subspace(self.whiten(W))
+        if R is not None:
+            return np.matmul(R.T, np.matmul(self._projected()[0], R))
+        return np.matmul(W.T, stacked_times(self.C, W))
 
     def _projected(self) -> tuple[np.ndarray, np.ndarray]:
         """``B'C~_sB`` and ``B'G~_sB`` (S, r, r): the problem restricted to the subspace."""
@@ -705,7 +734,12 @@ def _ascend(
 
 
 def readout(
-    W: np.ndarray, C: np.ndarray, A: np.ndarray, session: np.ndarray | None = None
+    W: np.ndarray,
+    C: np.ndarray,
+    A: np.ndarray,
+    session: np.ndarray | None = None,
+    *,
+    forms: np.ndarray | None = None,
 ) -> np.ndarray:
     """Ridge readout of neurons from the shared latents: ``V = (W'CW)^-1 W'A``.
 
@@ -718,6 +752,8 @@ def readout(
         ``Phi'Y`` of the session, or of all sessions' neurons side by side.
     session : ndarray of int, shape (n,), optional
         With ``C`` of shape (S, q, q): the session of each column of ``A``.
+    forms : ndarray, shape (S, d, d), optional
+        ``W'C_sW`` when already known (:meth:`SubspaceProblem.forms`): ``C`` is then not read.
 
     Returns
     -------
@@ -725,7 +761,7 @@ def readout(
     """
     if C.ndim == 2:
         return np.linalg.solve(W.T @ C @ W, W.T @ A)
-    M = np.matmul(W.T, stacked_times(C, W))  # (S, d, d)
+    M = np.matmul(W.T, stacked_times(C, W)) if forms is None else forms  # (S, d, d)
     return np.einsum("ndk,kn->dn", np.linalg.inv(M)[session], W.T @ A)
 
 

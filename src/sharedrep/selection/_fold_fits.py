@@ -295,7 +295,7 @@ def _cv_fold(
             if not fit.converged:
                 stopped.append((d, fit.n_iter, fit.grad_norm))
             # the model in raw units: coef = basis @ readout
-            V = readout(W, problem.C, A, test.session) * neural_scale
+            V = readout(W, problem.C, A, test.session, forms=problem.forms(W)) * neural_scale
             basis[act] = std.column_scale[act, None] * W
         else:
             V = np.zeros((0, test.session.size))
