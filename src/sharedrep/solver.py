@@ -36,6 +36,8 @@ import numpy as np
 import scipy.linalg as sla
 from scipy.optimize import minimize
 
+from ._linalg import stacked_times
+
 __all__ = [
     "SubspaceFit",
     "SubspaceProblem",
@@ -96,16 +98,6 @@ def subspace_objective(
     """
     S, q, _ = C.shape
     return _objective(W, np.concatenate([C, G]).reshape(2 * S * q, q), weights)
-
-
-def stacked_times(C: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """``C_s W`` for every symmetric ``C_s`` of ``C`` (S, q, q), shape (S, q, k), as ONE product
-    ``W' [C_1 ... C_S]``: a thin ``W`` makes S products ``C_s W`` slow (BLAS packs each ``C_s``
-    for a few columns), the transposed product streams the stack once (1.3-1.5x faster at
-    q = 1,000-2,000; ``benchmarks`` measure the expansions it serves)."""
-    S, q, _ = C.shape
-    k = W.shape[1]
-    return (W.T @ C.reshape(S * q, q).T).reshape(k, S, q).transpose(1, 2, 0)
 
 
 def _objective(W: np.ndarray, CG: np.ndarray, weights: np.ndarray) -> tuple[float, np.ndarray]:

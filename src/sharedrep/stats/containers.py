@@ -23,6 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import scipy.linalg as sla
+
+from .._linalg import stacked_times
 
 __all__ = ["Partial", "SessionStats", "Shifts", "StackedStats", "stack"]
 
@@ -257,7 +260,7 @@ class SessionStats:
         nn = s.nu_nu[0] - c * np.outer(mn, mn)
         n_phi = (s.phi_nu[0] - c * np.outer(mp, mn)).T  # (c, q)
         n_y = s.nu_y[0] - c * np.outer(mn, my)  # (c, n)
-        inv = _pinvh(nn)
+        inv = sla.pinvh(nn, atol=0.0, rtol=nn.shape[0] * 1e-12)  # relative cut-off
         nu_phi, nu_y = inv @ n_phi, inv @ n_y
         cov_phi -= n_phi.T @ nu_phi
         cross = cross - n_phi.T @ nu_y
@@ -308,13 +311,6 @@ class SessionStats:
         c = s.count[0]
         ss = s.sum_xx[0] - s.sum_x[0] ** 2 / c
         return c, np.where(ss > 1e-12 * s.sum_xx[0], ss, 0.0)
-
-
-def _pinvh(a: np.ndarray) -> np.ndarray:
-    """Pseudo-inverse of a symmetric positive semi-definite matrix (relative cut-off)."""
-    w, v = np.linalg.eigh((a + a.T) / 2)
-    keep = w > max(float(w.max(initial=0.0)), 0.0) * a.shape[0] * 1e-12
-    return (v[:, keep] / w[keep]) @ v[:, keep].T
 
 
 @dataclass(frozen=True)
@@ -419,14 +415,14 @@ class StackedStats:
         -------
         sse, sst : ndarray, shape (N,)
         """
-        S, q = self.sum_phi.shape
+        S = self.sum_phi.shape[0]
         if basis is None:
             z_y, z_sum, z_shift, gram = self.phi_y, self.sum_phi, self.shift_phi, self.phi_phi
             z_nu = self.phi_nu
         else:
             z_y = basis.T @ self.phi_y
             z_sum, z_shift = self.sum_phi @ basis, self.shift_phi @ basis
-            gram = np.matmul(basis.T, (self.phi_phi.reshape(S * q, q) @ basis).reshape(S, q, -1))
+            gram = np.matmul(basis.T, stacked_times(self.phi_phi, basis))
             z_nu = np.matmul(basis.T, self.phi_nu)  # (S, d, c)
         w = readout
         if nuisance_coef is not None and nuisance_coef.size:
