@@ -39,7 +39,7 @@ __all__ = [
 
 #: default bound on the number of design entries held at once (rows x q), ~64 MB of float64
 DEFAULT_CHUNK_ENTRIES = 8_000_000
-#: entries of a batch of ``[Phi, y, nu, 1]`` rows (about 2 MB of float64: a core's L2 cache)
+#: entries of a batch of ``[Phi, nu, 1, y]`` rows (about 2 MB of float64: a core's L2 cache)
 _BATCH_ENTRIES = 262_144
 #: values beyond these magnitudes overflow or underflow when squared and summed
 _HUGE, _TINY = 1e150, 1e-150
@@ -162,7 +162,7 @@ def compute_stats(
                     f"session {name!r}: shift.{what} must have shape ({want},), got {np.shape(got)}"
                 )
     step = _chunk_rows(session, c, chunk_size)
-    batch = _design_rows(q + n + c + 1, chunk_size)  # rows of [Phi, y, nu, 1] built at once
+    batch = _design_rows(q + c + 1 + n, chunk_size)  # rows of [Phi, nu, 1, y] built at once
 
     count, omitted = np.zeros(K), np.zeros(K)
     sum_phi, sum_y, sum_nu = np.zeros((K, q)), np.zeros((K, n)), np.zeros((K, c))
@@ -174,7 +174,8 @@ def compute_stats(
     # put back in the feature-major order of the design at the end
     lag_major = expansion.basis is None
     lag_to_basis = None if lag_major else _basis_map(expansion, p)
-    width = q + n + c + 1  # columns of [Phi, y, nu, 1]
+    t = q + c + 1  # columns of [Phi, nu, 1]
+    width = t + n  # columns of [Phi, nu, 1, y]
     buf = np.empty((0, width))
 
     for piece in _pieces(session, expansion, step, start, stop, drift):
@@ -194,9 +195,9 @@ def compute_stats(
         for k, sel in blocks:
             at_k, pos_k = at[sel], piece.y_pos[sel]
             tail = np.hstack([piece.nu[sel], np.ones((at_k.size, 1))])  # [nu, 1]
-            # Phi'[Phi, y, nu, 1] and [nu, 1]'[y, nu, 1]: one GEMM per batch of rows, as the
-            # products of a prebuilt [Phi, y, nu, 1] would be
-            acc, rest = np.zeros((q, width)), np.zeros((c + 1, n + c + 1))
+            # M = [Phi, nu, 1]'[Phi, nu, 1, y]: one GEMM per batch of rows, as the products of
+            # a prebuilt design would be (its tail rows hold the nuisance and count sums)
+            M = np.zeros((t, width))
             ysq = np.zeros((n, n)) if gram else np.zeros(n)
             direct, cross_only = [], []
             for a, b in _runs(at_k, piece.segments):
@@ -205,53 +206,58 @@ def compute_stats(
                     continue
                 z = _run_samples(piece, expansion, int(at_k[a]), b - a)
                 # with few features, a product per lag with the neurons is a thin, slow GEMM:
-                # the design of the run is then built for Phi'[Y, nu, 1] (one GEMM), and only
+                # the design of the run is then built for Phi'[nu, 1, Y] (one GEMM), and only
                 # Phi'Phi, the q^2 part, comes from the lagged route
                 per_lag = p >= LAGGED_CROSS_FEATURES
                 rhs: tuple[np.ndarray, ...] = ()
                 if per_lag:
                     y_run = np.empty((b - a, n))
                     _neural_rows(piece, pos_k[a:b], shift.y, y_run)
-                    rhs = (y_run, tail[a:b])
-                    _add_outer(rest, ysq, tail[a:b], y_run)
+                    rhs = (tail[a:b], y_run)
+                    M[q:, q:] += tail[a:b].T @ np.hstack([tail[a:b], y_run])
+                    ysq += _squares(y_run, gram)
                 else:
                     cross_only.append((a, b))
                 g, crosses = lagged_products(z, expansion.lags, b - a, rhs)
                 if lag_to_basis is not None:
                     g = lag_to_basis.T @ g @ lag_to_basis
                     crosses = [lag_to_basis.T @ c for c in crosses]
-                acc[:, :q] += g
+                M[:q, :q] += g
                 if per_lag:
-                    acc[:, q : q + n] += crosses[0]
-                    acc[:, q + n :] += crosses[1]
+                    M[:q, q:t] += crosses[0]
+                    M[:q, t:] += crosses[1]
             for runs, gram_too in ((direct, True), (cross_only, False)):
                 for idx in _batches(runs, batch):
                     rows_k = at_k[idx]
                     if buf.shape[0] < rows_k.size:
                         buf = np.empty((rows_k.size, width))
-                    rows_buf = buf[: rows_k.size]  # [Phi, y, nu, 1] of the batch
-                    phi, y_b = rows_buf[:, :q], rows_buf[:, q : q + n]
+                    rows_buf = buf[: rows_k.size]  # [Phi, nu, 1, y] of the batch
                     build = expansion.lag_major_rows if lag_major else expansion.design_rows
-                    build(piece.block, rows_k, phi, segments=piece.segments, fill=piece.fill)
+                    build(
+                        piece.block, rows_k, rows_buf[:, :q], segments=piece.segments,
+                        fill=piece.fill,
+                    )  # fmt: skip
+                    rows_buf[:, q:t] = tail[idx]
+                    y_b = rows_buf[:, t:]
                     _neural_rows(piece, pos_k[idx], shift.y, y_b)
-                    rows_buf[:, q + n :] = tail[idx]
+                    left = rows_buf[:, :t]
                     if gram_too:
-                        acc += phi.T @ rows_buf
-                    else:
-                        acc[:, q:] += phi.T @ rows_buf[:, q:]
-                    _add_outer(rest, ysq, rows_buf[:, q + n :], y_b)
-            if not (np.isfinite(acc).all() and np.isfinite(rest).all()):
+                        M += left.T @ rows_buf
+                    else:  # Phi'Phi came from the lagged route
+                        M[:, q:] += left.T @ rows_buf[:, q:]
+                    ysq += _squares(y_b, gram)
+            if not np.isfinite(M).all():
                 raise _not_finite(session, piece)
-            pp = acc[:, :q]
+            pp = M[:q, :q]
             phi_phi[k] += 0.5 * (pp + pp.T)  # a GEMM's q x q block: symmetric to round-off
-            phi_y[k] += acc[:, q : q + n]
-            phi_nu[k] += acc[:, q + n : q + n + c]
-            sum_phi[k] += acc[:, q + n + c]
-            nu_y[k] += rest[:c, :n]
-            sum_y[k] += rest[c, :n]
-            nu_nu[k] += rest[:c, n : n + c]
-            sum_nu[k] += rest[c, n : n + c]
-            count[k] += rest[c, n + c]
+            phi_nu[k] += M[:q, q : q + c]
+            sum_phi[k] += M[:q, q + c]
+            phi_y[k] += M[:q, t:]
+            nu_nu[k] += M[q : q + c, q : q + c]
+            sum_nu[k] += M[q + c, q : q + c]
+            count[k] += M[q + c, q + c]
+            nu_y[k] += M[q : q + c, t:]
+            sum_y[k] += M[q + c, t:]
             y_sq[k] += ysq
             xk = x0[sel]
             sum_x[k] += xk.sum(axis=0)
@@ -372,12 +378,9 @@ def _neural_rows(piece: _Piece, pos: np.ndarray, shift_y: np.ndarray, out: np.nd
         out -= shift_y
 
 
-def _add_outer(rest: np.ndarray, ysq: np.ndarray, tail: np.ndarray, y: np.ndarray) -> None:
-    """Add ``[nu, 1]'[y, nu, 1]`` to ``rest`` and the neurons' squares (or Gram) to ``ysq``."""
-    n = y.shape[1]
-    rest[:, :n] += tail.T @ y
-    rest[:, n:] += tail.T @ tail
-    ysq += y.T @ y if ysq.ndim == 2 else np.einsum("ij,ij->j", y, y)
+def _squares(y: np.ndarray, gram: bool) -> np.ndarray:
+    """The neurons' sums of squares (n,), or their Gram matrix (n, n)."""
+    return y.T @ y if gram else np.einsum("ij,ij->j", y, y)
 
 
 # -- shifts ------------------------------------------------------------------------------------
@@ -493,7 +496,7 @@ def _chunk_rows(session: Session, n_nuisance: int, chunk_size: int | None) -> in
 
 
 def _design_rows(width: int, chunk_size: int | None) -> int:
-    """Rows of ``[Phi, y, nu, 1]`` the direct route builds at once: a batch that stays in cache
+    """Rows of ``[Phi, nu, 1, y]`` the direct route builds at once: a batch that stays in cache
     between being written and being multiplied (a design built whole streams through memory
     twice and, freshly allocated, page-faults on every write)."""
     rows = max(256, _BATCH_ENTRIES // max(width, 1))
