@@ -162,7 +162,7 @@ def compute_stats(
                     f"session {name!r}: shift.{what} must have shape ({want},), got {np.shape(got)}"
                 )
     step = _chunk_rows(session, c, chunk_size)
-    batch = _design_rows(q + c + 1 + n, chunk_size)  # rows of [Phi, nu, 1, y] built at once
+    batch = _batch_rows(q + c + 1 + n, chunk_size)  # rows of [Phi, nu, 1, y] built at once
 
     count, omitted = np.zeros(K), np.zeros(K)
     sum_phi, sum_y, sum_nu = np.zeros((K, q)), np.zeros((K, n)), np.zeros((K, c))
@@ -214,7 +214,8 @@ def compute_stats(
                     y_run = np.empty((b - a, n))
                     _neural_rows(piece, pos_k[a:b], shift.y, y_run)
                     rhs = (tail[a:b], y_run)
-                    M[q:, q:] += tail[a:b].T @ np.hstack([tail[a:b], y_run])
+                    M[q:, q:t] += tail[a:b].T @ tail[a:b]
+                    M[q:, t:] += tail[a:b].T @ y_run
                     ysq += _squares(y_run, gram)
                 else:
                     cross_only.append((a, b))
@@ -233,10 +234,8 @@ def compute_stats(
                         buf = np.empty((rows_k.size, width))
                     rows_buf = buf[: rows_k.size]  # [Phi, nu, 1, y] of the batch
                     build = expansion.lag_major_rows if lag_major else expansion.design_rows
-                    build(
-                        piece.block, rows_k, rows_buf[:, :q], segments=piece.segments,
-                        fill=piece.fill,
-                    )  # fmt: skip
+                    phi = rows_buf[:, :q]
+                    build(piece.block, rows_k, phi, segments=piece.segments, fill=piece.fill)
                     rows_buf[:, q:t] = tail[idx]
                     y_b = rows_buf[:, t:]
                     _neural_rows(piece, pos_k[idx], shift.y, y_b)
@@ -486,7 +485,7 @@ def chunk_ranges(
 
 def _chunk_rows(session: Session, n_nuisance: int, chunk_size: int | None) -> int:
     """Samples read per chunk: the data of a chunk (behavior, neurons, nuisance) stay within
-    ``DEFAULT_CHUNK_ENTRIES`` values; the design is never built whole (see ``_design_rows``)."""
+    ``DEFAULT_CHUNK_ENTRIES`` values; the design is never built whole (see ``_batch_rows``)."""
     if chunk_size is not None:
         if not (isinstance(chunk_size, int | np.integer) and chunk_size >= 1):
             raise ValueError(f"chunk_size must be a positive number of rows, got {chunk_size!r}")
@@ -495,7 +494,7 @@ def _chunk_rows(session: Session, n_nuisance: int, chunk_size: int | None) -> in
     return max(1024, DEFAULT_CHUNK_ENTRIES // width)
 
 
-def _design_rows(width: int, chunk_size: int | None) -> int:
+def _batch_rows(width: int, chunk_size: int | None) -> int:
     """Rows of ``[Phi, nu, 1, y]`` the direct route builds at once: a batch that stays in cache
     between being written and being multiplied (a design built whole streams through memory
     twice and, freshly allocated, page-faults on every write)."""
