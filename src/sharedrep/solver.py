@@ -179,7 +179,8 @@ class SubspaceProblem:
         self._G = G
         self._top: np.ndarray | None = None  # top whitened pooled directions (q, r)
         self._white: np.ndarray | None = None  # the whitened pooled factor (q, N)
-        self._spectrum: tuple[np.ndarray, np.ndarray] | None = None  # its eigenpairs
+        # its eigenvectors (q, k) and eigenvalues (k,), descending, and the mean of the others
+        self._spectrum: tuple[np.ndarray, np.ndarray, float] | None = None
         # the search subspace, r columns used of buffers that grow by doubling: the orthonormal
         # basis B (whitened), W_b = L'^-1 B, C_s W_b, F_s'W_b (or G_s W_b), and the restricted
         # problem P_s = B'C~_sB, H_s = B'G~_sB
@@ -301,9 +302,7 @@ class SubspaceProblem:
             white = sla.solve_triangular(self.L, Gbar, lower=True)
             white = sla.solve_triangular(self.L, white.T, lower=True)
             vals, vecs = np.linalg.eigh((white + white.T) / 2)
-            vals, vecs = vals[::-1], vecs[:, ::-1]
-            keep = vals > 1e-12 * max(vals.max(initial=0.0), np.finfo(float).tiny)
-            self._spectrum = (vecs[:, keep], vals[keep], 0.0)  # known now: never recomputed
+            self._spectrum = (*_range_of(vals, vecs), 0.0)  # known now: never recomputed
             return vecs * np.sqrt(np.maximum(vals, 0.0))
         B = np.hstack([np.sqrt(w) * f for w, f in zip(self.weights, self.factors, strict=True)])
         return sla.solve_triangular(self.L, B, lower=True, check_finite=False)
@@ -453,12 +452,7 @@ class SubspaceProblem:
         """``F`` at a whitened basis ``U``: from the subspace's projections when it lies there
         (no ``C_s`` read), else from the full problem."""
         R = self._in_subspace(U)
-        if R is None:
-            return self.objective(U)[0]
-        P, H = self._projected()
-        r = P.shape[1]
-        CG = np.concatenate([P, H]).reshape(2 * self.n_sessions * r, r)
-        return _objective(R, CG, self.weights)[0]
+        return self.objective(U)[0] if R is None else self._restricted()(R)[0]
 
     def forms(self, W: np.ndarray) -> np.ndarray:
         """``W'C_sW`` (S, d, d) for a basis ``W`` (q, d) in original coordinates.
@@ -470,6 +464,14 @@ class SubspaceProblem:
         if R is not None:
             return np.matmul(R.T, np.matmul(self._projected()[0], R))
         return np.matmul(W.T, stacked_times(self.C, W))
+
+    def _restricted(self) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
+        """``F`` and its gradient in the coordinates of the search subspace (already whitened:
+        ``sum_s w_s B'C~_sB = B'B = I``)."""
+        P, H = self._projected()
+        r = P.shape[1]
+        CG = np.concatenate([P, H]).reshape(2 * self.n_sessions * r, r)
+        return partial(_objective, CG=CG, weights=self.weights)
 
     def _projected(self) -> tuple[np.ndarray, np.ndarray]:
         """``B'C~_sB`` and ``B'G~_sB`` (S, r, r): the problem restricted to the subspace."""
@@ -508,11 +510,7 @@ class SubspaceProblem:
         Qc = self._B.T @ U0
         n_iter, converged, value, grad_norm = 0, False, -np.inf, np.inf
         for _ in range(_MAX_ROUNDS):
-            P, H = self._projected()
-            r = P.shape[1]
-            # the restricted problem is already whitened: sum_s w_s B'C~_sB = B'B = I
-            CG = np.concatenate([P, H]).reshape(2 * self.n_sessions * r, r)
-            inner = partial(_objective, CG=CG, weights=self.weights)
+            inner = self._restricted()
             scale = max(abs(inner(Qc)[0]), np.finfo(float).tiny)
             Qc, _, it, done, _ = _ascend(Qc, inner, scale, max(max_iter - n_iter, 1), tol)
             n_iter += it
@@ -547,11 +545,8 @@ class SubspaceProblem:
         M = self._whitened_factor()  # with dense G_s, this sets the spectrum too
         if self._spectrum is None:
             if M.shape[1] <= M.shape[0]:
-                vals, Z = np.linalg.eigh(M.T @ M)
-                vals, Z = vals[::-1], Z[:, ::-1]
-                keep = vals > 1e-12 * max(vals.max(initial=0.0), np.finfo(float).tiny)
-                V = (M @ Z[:, keep]) / np.sqrt(vals[keep])
-                self._spectrum = (V, vals[keep], 0.0)
+                Z, vals = _range_of(*np.linalg.eigh(M.T @ M))
+                self._spectrum = ((M @ Z) / np.sqrt(vals), vals, 0.0)
             else:
                 V = self.top(min(self.q, 128))
                 vals = np.sum((V.T @ M) ** 2, axis=1)
@@ -578,12 +573,13 @@ class SubspaceProblem:
         g = g - Uo @ (Uo.T @ g)
         coef = V.T @ g  # (k, d)
         floor = 1e-3 * np.maximum(np.abs(theta), np.finfo(float).tiny)
-        gap = vals[:, None] - theta[None, :]
-        gap = np.where(np.abs(gap) < floor, np.where(gap < 0, -floor, floor), gap)
+
+        def shifted(eigenvalues: np.ndarray) -> np.ndarray:  # kept |.| >= floor, sign kept
+            gap = eigenvalues - theta
+            return np.where(np.abs(gap) < floor, np.where(gap < 0, -floor, floor), gap)
+
         # outside the directions of V, G_bar is taken as ``rest`` times the identity
-        away = rest - theta
-        away = np.where(np.abs(away) < floor, np.where(away < 0, -floor, floor), away)
-        return V @ (coef / gap) + (g - V @ coef) / away
+        return V @ (coef / shifted(vals[:, None])) + (g - V @ coef) / shifted(np.asarray(rest))
 
     def fit(
         self,
@@ -657,6 +653,14 @@ def _top_left_singular(M: np.ndarray, k: int, *, exact: bool) -> np.ndarray:
     Qr, _ = np.linalg.qr(Y)
     U, _, _ = np.linalg.svd(Qr.T @ M, full_matrices=False)
     return Qr @ U[:, :k]
+
+
+def _range_of(vals: np.ndarray, vecs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvectors and eigenvalues (ascending, from ``eigh``) of a positive semi-definite
+    matrix on its range, descending: ``(vecs, vals)`` with the round-off eigenvalues dropped."""
+    vals, vecs = vals[::-1], vecs[:, ::-1]
+    keep = vals > 1e-12 * max(vals.max(initial=0.0), np.finfo(float).tiny)
+    return vecs[:, keep], vals[keep]
 
 
 def _completed(V: np.ndarray, k: int) -> np.ndarray:
