@@ -181,6 +181,7 @@ class SubspaceProblem:
         self._white: np.ndarray | None = None  # the whitened pooled factor (q, N)
         # its eigenvectors (q, k) and eigenvalues (k,), descending, and the mean of the others
         self._spectrum: tuple[np.ndarray, np.ndarray, float] | None = None
+        self._stacked: np.ndarray | None = None  # the restricted problem (see _projected)
         # the search subspace, r columns used of buffers that grow by doubling: the orthonormal
         # basis B (whitened), W_b = L'^-1 B, C_s W_b, F_s'W_b (or G_s W_b), and the restricted
         # problem P_s = B'C~_sB, H_s = B'G~_sB
@@ -468,16 +469,19 @@ class SubspaceProblem:
     def _restricted(self) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
         """``F`` and its gradient in the coordinates of the search subspace (already whitened:
         ``sum_s w_s B'C~_sB = B'B = I``)."""
-        P, H = self._projected()
-        r = P.shape[1]
-        CG = np.concatenate([P, H]).reshape(2 * self.n_sessions * r, r)
+        r = self._r
+        CG = self._projected().reshape(2 * self.n_sessions * r, r)
         return partial(_objective, CG=CG, weights=self.weights)
 
-    def _projected(self) -> tuple[np.ndarray, np.ndarray]:
-        """``B'C~_sB`` and ``B'G~_sB`` (S, r, r): the problem restricted to the subspace."""
+    def _projected(self) -> np.ndarray:
+        """``B'C~_sB`` and ``B'G~_sB`` stacked, (2, S, r, r): the problem restricted to the
+        subspace, symmetrised; formed once per subspace (every start, fit and readout in it
+        shares them)."""
         r = self._r
-        P, H = self._buf["P"][:, :r, :r], self._buf["H"][:, :r, :r]
-        return (P + P.transpose(0, 2, 1)) / 2, (H + H.transpose(0, 2, 1)) / 2
+        if self._stacked is None or self._stacked.shape[-1] != r:
+            PH = np.stack([self._buf["P"][:, :r, :r], self._buf["H"][:, :r, :r]])
+            self._stacked = (PH + PH.transpose(0, 1, 3, 2)) / 2
+        return self._stacked
 
     def _full_gradient(self, Qc: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """``F``, its whitened gradient and ``U`` at ``U = B Qc``, from the stored products."""
