@@ -8,6 +8,7 @@ import scipy.linalg as sla
 
 import sharedrep as sr
 from conftest import reduced_rank_ridge, reference_design
+from sharedrep.metrics import principal_angles
 from sharedrep.solver import SubspaceProblem, subspace_objective
 
 
@@ -304,8 +305,35 @@ def test_start_completes_a_smaller_rank_solution():
     best = np.linalg.eigvalsh(comp.T @ G_white @ comp)[-1]
     u3 = U[:, 2]
     assert u3 @ G_white @ u3 == pytest.approx(best, rel=1e-10)
-    with pytest.raises(ValueError, match="more than n_components"):
-        problem.start(1, init=W2)
+
+
+def test_start_reduces_a_larger_rank_solution():
+    """Cross-validation fits the largest rank first and each smaller rank from the one above:
+    the start is the leading pooled generalised eigenvector within span(init) (found here from
+    the 3 x 3 pencil written out), or the default start where that is higher."""
+    rng = np.random.default_rng(4)
+    S, q = 4, 8
+    X = rng.normal(size=(S, 60, q))
+    A = rng.normal(size=(S, q, 5))
+    C = X.transpose(0, 2, 1) @ X + np.eye(q)
+    G = A @ A.transpose(0, 2, 1)
+    w = np.full(S, 1.0 / S)
+    problem = SubspaceProblem.build(C, w, G=G)
+    W3 = problem.fit(3).W
+    Q, _ = np.linalg.qr(W3)
+    R = sla.eigh(Q.T @ G.mean(axis=0) @ Q, Q.T @ C.mean(axis=0) @ Q)[1]
+    within = problem.whiten(Q @ R[:, -2:])  # the two leading directions within span(W3)
+    within, _ = np.linalg.qr(within)
+    default = problem.starts[:, :2]
+    U = problem.start(2, init=W3)
+    np.testing.assert_allclose(U.T @ U, np.eye(2), atol=1e-12)
+    values = {k: problem.objective(V)[0] for k, V in (("within", within), ("default", default))}
+    chosen = max(values, key=values.get)
+    assert principal_angles(U, {"within": within, "default": default}[chosen]).max() < 1e-8
+    assert problem.objective(U)[0] == pytest.approx(max(values.values()), rel=1e-12)
+    # and the fit from it reaches the optimum a fresh fit of rank 2 reaches (or a better one)
+    fresh = SubspaceProblem.build(C, w, G=G).fit(2)
+    assert problem.fit(2, init=W3).objective >= fresh.objective * (1 - 1e-9)
 
 
 def test_a_fit_that_stops_at_max_iter_says_so():

@@ -344,7 +344,9 @@ class SubspaceProblem:
         ``init`` may have fewer than ``d`` columns (e.g. the solution of a smaller rank): it is
         completed with the best pooled directions orthogonal to it (exactly for q up to a few
         hundred; for wider designs, the best within the leading pooled directions and the
-        search subspace already built, a start only).
+        search subspace already built, a start only). With more than ``d`` columns (e.g. the
+        solution of a larger rank) it is reduced to its ``d`` leading pooled generalised
+        eigenvectors (the order :func:`canonical_basis` gives).
         """
         d = int(n_components)
         U0 = self.top(d)
@@ -352,7 +354,7 @@ class SubspaceProblem:
             return U0
         init = np.asarray(init, dtype=float)
         if init.shape[1] > d:
-            raise ValueError(f"init has {init.shape[1]} columns, more than n_components={d}")
+            init = self._leading_within(init, d)
         U1, _ = np.linalg.qr(self.whiten(init))
         if U1.shape[1] < d:
             M = self._whitened_factor()
@@ -368,22 +370,31 @@ class SubspaceProblem:
             U1 = np.hstack([U1, rest])
         return U1 if self._value(U1) > self._value(U0) else U0
 
+    def _leading_within(self, W: np.ndarray, d: int) -> np.ndarray:
+        """The ``d`` leading generalised eigenvectors of the pooled ``(G, C)`` within
+        ``span(W)`` (q, d), original coordinates."""
+        Q, _ = np.linalg.qr(W)
+        b, a = self.pooled_forms(Q)
+        R = sla.eigh((a + a.T) / 2, (b + b.T) / 2)[1]
+        return Q @ R[:, ::-1][:, :d]
+
     # -- the search subspace ---------------------------------------------------------------
     def _alloc(self, cap: int) -> None:
         """(Re)allocate the subspace buffers for ``cap`` columns, keeping the ``r`` used."""
         S, q, r = self.n_sessions, self.q, self._r
         old = self.__dict__.get("_buf")
+        # only the first r columns (and r x r corners) are ever read, each written first
         new = {
-            "B": np.zeros((q, cap)),
-            "Wb": np.zeros((q, cap)),
-            "CB": np.zeros((S, q, cap)),
-            "P": np.zeros((S, cap, cap)),
-            "H": np.zeros((S, cap, cap)),
+            "B": np.empty((q, cap)),
+            "Wb": np.empty((q, cap)),
+            "CB": np.empty((S, q, cap)),
+            "P": np.empty((S, cap, cap)),
+            "H": np.empty((S, cap, cap)),
         }
         if self.factors is None:
-            new["FB"] = np.zeros((S, q, cap))  # G_s W_b
+            new["FB"] = np.empty((S, q, cap))  # G_s W_b
         else:
-            new["FB"] = [np.zeros((f.shape[1], cap)) for f in self.factors]  # F_s' W_b
+            new["FB"] = [np.empty((f.shape[1], cap)) for f in self.factors]  # F_s' W_b
         if old is not None and r:
             for key in ("B", "Wb", "CB"):
                 new[key][..., :r] = old[key][..., :r]
@@ -612,8 +623,8 @@ class SubspaceProblem:
             optimum, but with weak or no shared structure other local optima exist.
         seed : int
             Seed of the random starts.
-        init : ndarray, shape (q, d') with d' <= d, optional
-            A starting basis (e.g. the solution on overlapping data, or of a smaller rank), see
+        init : ndarray, shape (q, d'), optional
+            A starting basis (e.g. the solution on overlapping data, or of another rank), see
             :meth:`start`.
 
         Returns
@@ -625,10 +636,12 @@ class SubspaceProblem:
             f0, g0 = self.objective(U0)
             scale = max(abs(f0), np.finfo(float).tiny)
             return SubspaceFit(self.unwhiten(U0), f0, 0, True, _rgrad_norm(U0, g0, scale))
-        # a nested fit (init: e.g. the solution of a smaller rank) works in a subspace already
-        # grown by earlier fits; the preconditioned directions, which make a first fit converge
-        # in half the expansions, would grow it twice as fast, and its inner ascents with it
-        best = self._ascend_in_subspace(U0, max_iter, tol, precondition=init is None)
+        # a fit from a smaller rank's solution works in a subspace already grown by earlier
+        # fits; the preconditioned directions, which make a first fit converge in half the
+        # expansions, would grow it twice as fast, and its inner ascents with it. From a larger
+        # rank's solution the subspace already holds most of the answer: they pay again.
+        grow = init is not None and np.shape(init)[1] < int(n_components)
+        best = self._ascend_in_subspace(U0, max_iter, tol, precondition=not grow)
         rng = np.random.default_rng(seed)
         for _ in range(n_restarts):
             trial = self._ascend_in_subspace(rng.normal(size=U0.shape), max_iter, tol)

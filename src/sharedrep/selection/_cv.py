@@ -338,14 +338,13 @@ def cross_validate(
     """Cross-validate the number of shared components and the ridge penalty.
 
     Folds are whole segments (trials) interleaved over the recording, or contiguous blocks for
-    sessions
-    without segments, with the same fold index in every session: fold ``k`` is held out of
+    sessions without segments, with the same fold index in every session: fold ``k`` is held out of
     every session at once, ``W`` and all readouts are fitted on the rest, and each session's
     held-out fold is scored with its own readout. The statistics are computed in ONE pass over
     the data; training statistics are obtained by subtracting the held-out fold, so the cost
     of the grid is that of small q-space problems: one task per ``(alpha, fold)`` prepares its
-    training problem once and fits the ranks in increasing order, each from the solution of
-    the rank below (see :meth:`~sharedrep.solver.SubspaceProblem.start`). The tasks are
+    training problem once and fits the largest rank first, then each rank from the solution
+    of the rank above (see :meth:`~sharedrep.solver.SubspaceProblem.start`). The tasks are
     independent, so results do not depend on the order in which threads or a cluster run them.
 
     Parameters

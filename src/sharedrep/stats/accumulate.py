@@ -248,7 +248,10 @@ def compute_stats(
             if not np.isfinite(M).all():
                 raise _not_finite(session, piece)
             pp = M[:q, :q]
-            phi_phi[k] += 0.5 * (pp + pp.T)  # a GEMM's q x q block: symmetric to round-off
+            if direct:  # a GEMM's q x q block: symmetric to round-off only
+                pp += pp.T
+                pp *= 0.5
+            phi_phi[k] += pp  # (the lagged route's is exactly symmetric)
             phi_nu[k] += M[:q, q : q + c]
             sum_phi[k] += M[:q, q + c]
             phi_y[k] += M[:q, t:]
@@ -271,7 +274,10 @@ def compute_stats(
         )
     if lag_major:
         order = expansion.lag_major_order(p)
-        phi_phi = phi_phi[np.ix_(np.arange(K), order, order)]  # one copy, not two
+        # the permutation is a transpose of (lag, feature): one strided copy, not a gather
+        L = expansion.lags.size
+        phi_phi = phi_phi.reshape(K, L, p, L, p).transpose(0, 2, 1, 4, 3)
+        phi_phi = np.ascontiguousarray(phi_phi).reshape(K, q, q)
         sum_phi, phi_y, phi_nu = sum_phi[:, order], phi_y[:, order], phi_nu[:, order]
     # the shift seen through the design: a constant behavior block of one window
     tau_max = expansion.window[1]

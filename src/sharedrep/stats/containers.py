@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import scipy.linalg as sla
 
-from .._linalg import stacked_times
+from .._linalg import subtract_product
 
 __all__ = ["Partial", "SessionStats", "Shifts", "StackedStats", "stack"]
 
@@ -202,13 +202,13 @@ class SessionStats:
         idx = np.atleast_1d(k)
         return self._map(lambda a: a[idx].sum(axis=0, keepdims=True))
 
-    def without(self, k: int | Sequence[int]) -> SessionStats:
+    def without(self, k: int | Sequence[int], total: SessionStats | None = None) -> SessionStats:
         """Statistics of all blocks except ``k``: the training set of fold ``k``.
 
         The total minus the held-out blocks: a sum and a subtraction per field, not a copy of the
-        kept blocks.
+        kept blocks. ``total`` (:meth:`total`, when already at hand) spares the sum.
         """
-        total, held = self.total(), self.block(k)
+        total, held = self.total() if total is None else total, self.block(k)
         return replace(total, **{f: getattr(total, f) - getattr(held, f) for f in self._BLOCKED})
 
     def __add__(self, other: SessionStats) -> SessionStats:
@@ -249,12 +249,17 @@ class SessionStats:
         s = self._one()
         c = s.count[0]
         mp, my, mn = s.sum_phi[0] / c, s.sum_y[0] / c, s.sum_nu[0] / c
-        cov_phi = np.subtract(s.phi_phi[0], c * np.outer(mp, mp), out=out)
+        if out is None:
+            cov_phi = s.phi_phi[0].copy()
+        else:
+            cov_phi = out
+            cov_phi[...] = s.phi_phi[0]
         cross = s.phi_y[0] - c * np.outer(mp, my)
         y_sq = s.y_sq[0] - c * (np.outer(my, my) if s.has_gram else my * my)
         y_diag = np.diagonal(y_sq).copy() if s.has_gram else y_sq
         q, n = cross.shape
         if s.n_nuisance == 0:
+            subtract_product(cov_phi, c * mp[:, None], mp[:, None])
             empty = np.zeros((0, q)), np.zeros((0, n))
             return Partial(cov_phi, cross, y_sq, y_diag, *empty)
         nn = s.nu_nu[0] - c * np.outer(mn, mn)
@@ -262,7 +267,8 @@ class SessionStats:
         n_y = s.nu_y[0] - c * np.outer(mn, my)  # (c, n)
         inv = sla.pinvh(nn, atol=0.0, rtol=nn.shape[0] * 1e-12)  # relative cut-off
         nu_phi, nu_y = inv @ n_phi, inv @ n_y
-        cov_phi -= n_phi.T @ nu_phi
+        # the mean and the nuisance fit taken out of Phi'Phi in one pass over it
+        subtract_product(cov_phi, np.c_[c * mp, n_phi.T], np.c_[mp, nu_phi.T])
         cross = cross - n_phi.T @ nu_y
         if s.has_gram:
             y_sq = y_sq - n_y.T @ nu_y
@@ -326,8 +332,10 @@ class StackedStats:
     ----------
     count : ndarray, shape (S,)
     sum_phi, shift_phi : ndarray, shape (S, q)
-    phi_phi : ndarray, shape (S, q, q)
-        Empty, (S, 0, 0), when stacked with ``gram=False`` (means and intercepts only).
+    phi_phi : tuple of ndarray, shapes (q, q)
+        One per session, the sessions' own arrays (views, not a stacked copy: ``S`` matrices
+        of ``q x q`` are the largest thing here, and every use multiplies them by a thin
+        basis). Empty when stacked with ``gram=False`` (means and intercepts only).
     phi_y : ndarray, shape (q, N)
         ``N`` is the total number of neurons.
     sum_y, y_sq, shift_y : ndarray, shape (N,)
@@ -345,7 +353,7 @@ class StackedStats:
     count: np.ndarray
     sum_phi: np.ndarray
     shift_phi: np.ndarray
-    phi_phi: np.ndarray
+    phi_phi: tuple[np.ndarray, ...]
     phi_y: np.ndarray
     sum_y: np.ndarray
     y_sq: np.ndarray
@@ -386,6 +394,15 @@ class StackedStats:
             out = out - _rowdot(self.mean_nuisance(), nuisance_coef, self.session)
         return out
 
+    def projected_gram(self, basis: np.ndarray) -> np.ndarray:
+        """``basis' Phi_s'Phi_s basis`` of every session, shape (S, k, k), for a basis (q, k).
+
+        One product per session with all of ``basis``: scoring several bases (e.g. every rank
+        of a fold) costs one read of each ``Phi_s'Phi_s`` with them side by side, then
+        :meth:`residual_ss` takes the diagonal blocks as ``forms``.
+        """
+        return np.stack([basis.T @ (gram @ basis) for gram in self.phi_phi])
+
     def residual_ss(
         self,
         readout: np.ndarray,
@@ -393,6 +410,7 @@ class StackedStats:
         basis: np.ndarray | None = None,
         *,
         nuisance_coef: np.ndarray | None = None,
+        forms: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Per-neuron residual and total sums of squares of a linear prediction.
 
@@ -410,43 +428,41 @@ class StackedStats:
         basis : ndarray, shape (q, d), optional
         nuisance_coef : ndarray, shape (c, N), optional
             Coefficients of the (padded) nuisance columns; None: no nuisance term.
+        forms : ndarray, shape (S, d, d), optional
+            ``basis' Phi_s'Phi_s basis`` when already known (:meth:`projected_gram`): the
+            ``q x q`` matrices are then not read.
 
         Returns
         -------
         sse, sst : ndarray, shape (N,)
         """
-        S = self.sum_phi.shape[0]
         if basis is None:
-            z_y, z_sum, z_shift, gram = self.phi_y, self.sum_phi, self.shift_phi, self.phi_phi
-            z_nu = self.phi_nu
+            z_y, z_sum, z_shift = self.phi_y, self.sum_phi, self.shift_phi
+            grams, z_nu = self.phi_phi, self.phi_nu
         else:
             z_y = basis.T @ self.phi_y
             z_sum, z_shift = self.sum_phi @ basis, self.shift_phi @ basis
-            gram = np.matmul(basis.T, stacked_times(self.phi_phi, basis))
+            grams = self.projected_gram(basis) if forms is None else forms
             z_nu = np.matmul(basis.T, self.phi_nu)  # (S, d, c)
-        w = readout
-        if nuisance_coef is not None and nuisance_coef.size:
-            # the nuisance columns are more design columns: [phi basis, nu], [readout; Gamma]
-            z_y = np.vstack([z_y, self.nu_y])
-            z_sum = np.hstack([z_sum, self.sum_nu])
-            z_shift = np.hstack([z_shift, self.shift_nu])
-            gram = np.block([[gram, z_nu], [z_nu.transpose(0, 2, 1), self.nu_nu]])
-            w = np.vstack([readout, nuisance_coef])
+        nuisance = nuisance_coef is not None and nuisance_coef.size
         T = self.count[self.session]
-        quad = np.empty(w.shape[1])
-        for s in range(S):  # sessions own different neurons: one product each
+        quad = np.empty(readout.shape[1])
+        for s, gram in enumerate(grams):  # sessions own different neurons: one product each
             sl = slice(self.offsets[s], self.offsets[s + 1])
-            quad[sl] = np.einsum("dn,dn->n", gram[s] @ w[:, sl], w[:, sl])
+            w = readout[:, sl]
+            quad[sl] = np.einsum("dn,dn->n", gram @ w, w)
+            if nuisance:  # the nuisance columns are more design columns: [phi basis, nu]
+                g = nuisance_coef[:, sl]
+                quad[sl] += np.einsum("cn,cn->n", 2 * (z_nu[s].T @ w) + self.nu_nu[s] @ g, g)
+        y_fit = np.einsum("dn,dn->n", z_y, readout)
+        c = intercept + _rowdot(z_shift, readout, self.session) - self.shift_y
+        lin = _rowdot(z_sum, readout, self.session)
+        if nuisance:
+            y_fit += np.einsum("cn,cn->n", self.nu_y, nuisance_coef)
+            c += _rowdot(self.shift_nu, nuisance_coef, self.session)
+            lin += _rowdot(self.sum_nu, nuisance_coef, self.session)
         # the intercept about the shifts
-        c = intercept + _rowdot(z_shift, w, self.session) - self.shift_y
-        sse = (
-            self.y_sq
-            - 2 * np.einsum("dn,dn->n", z_y, w)
-            + quad
-            + T * c**2
-            + 2 * c * _rowdot(z_sum, w, self.session)
-            - 2 * c * self.sum_y
-        )
+        sse = self.y_sq - 2 * y_fit + quad + T * c**2 + 2 * c * lin - 2 * c * self.sum_y
         sst = self.y_sq - self.sum_y**2 / T
         # a neuron silent in this block has sst at round-off level (yy and sum^2/T cancel):
         # call it exactly zero, so its R² is NaN rather than a huge negative number
@@ -462,8 +478,7 @@ def _rowdot(per_session: np.ndarray, readout: np.ndarray, session: np.ndarray) -
 def stack(stats: Sequence[SessionStats], *, gram: bool = True) -> StackedStats:
     """Sessions' statistics (blocks summed) side by side, see :class:`StackedStats`.
 
-    ``gram=False`` leaves out ``phi_phi`` (an empty ``(S, 0, 0)`` array): enough for means and
-    intercepts, and it spares copying ``S`` matrices of ``q x q``.
+    ``gram=False`` leaves out ``phi_phi`` (an empty tuple): enough for means and intercepts.
     """
     one = [s._one() for s in stats]
     sizes = [s.sum_y.shape[1] for s in one]
@@ -479,7 +494,7 @@ def stack(stats: Sequence[SessionStats], *, gram: bool = True) -> StackedStats:
         count=np.array([s.count[0] for s in one], dtype=float),
         sum_phi=np.stack([s.sum_phi[0] for s in one]),
         shift_phi=np.stack([s.shift_phi for s in one]),
-        phi_phi=np.stack([s.phi_phi[0] for s in one]) if gram else np.zeros((len(one), 0, 0)),
+        phi_phi=tuple(s.phi_phi[0] for s in one) if gram else (),
         phi_y=np.concatenate([s.phi_y[0] for s in one], axis=1),
         sum_y=np.concatenate([s.sum_y[0] for s in one]),
         y_sq=np.concatenate([np.diagonal(s.y_sq[0]) if s.has_gram else s.y_sq[0] for s in one]),

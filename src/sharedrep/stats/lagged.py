@@ -27,6 +27,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .._linalg import subtract_product
+
 __all__ = ["lagged_products", "worth_structuring"]
 
 
@@ -88,21 +90,20 @@ def lagged_products(
     F = np.zeros((span, p, p))
     for dl in deltas:
         F[dl] = z[dl:].T @ z[: m - dl]
-    # block (a, b) = F(b - a) when b >= a, F(a - b)' otherwise
-    diff = lags[None, :] - lags[:, None]  # (L, L): b - a
-    blocks = np.where(
-        (diff >= 0)[:, :, None, None],
-        F[np.abs(diff)],
-        F[np.abs(diff)].transpose(0, 1, 3, 2),
-    )
-    gram = blocks.transpose(0, 2, 1, 3).reshape(L * p, L * p)
+    # block (a, b) = F(b - a) when b >= a, F(a - b)' otherwise: with Fx[span - 1 + delta] that
+    # block for delta = b - a of either sign, block row a is one gather (written once, in place)
+    Fx = np.concatenate([F[:0:-1].transpose(0, 2, 1), F])
+    blocks = np.empty((L, p, L, p))
+    for i, a in enumerate(lags):
+        blocks[i] = Fx[span - 1 + lags - a].transpose(1, 0, 2)
+    gram = blocks.reshape(L * p, L * p)  # exactly symmetric
     # the edge rows: i in [-(span - 1), -1] and [n_rows, n_rows + span - 2]
     if span > 1:
         zp = np.pad(z, ((span - 1, span - 1), (0, 0)))
         edge = np.r_[np.arange(-(span - 1), 0), np.arange(n_rows, n_rows + span - 1)]
         pos = edge[:, None] + (a_max - lags)[None, :] + (span - 1)  # (2 span - 2, L)
         E = zp[pos].reshape(edge.size, L * p)
-        gram -= E.T @ E
+        subtract_product(gram, E.T, E.T)
     cross = [np.empty((L * p, r.shape[1])) for r in rhs]
     for i, a0 in enumerate(a_max - lags):  # lag a reads z[a_max - a :][:n_rows]
         zt = z[a0 : a0 + n_rows].T
