@@ -431,12 +431,16 @@ class ShaReD:
         act = std.active
         d = int(self.n_components)
         self._check_rank(std, cohort, d)
-        cov_pooled = std.cov.sum(axis=0)[np.ix_(act, act)]
+        # the pooled design covariance and the solver's weighted sum of the C_s: one pass
+        C, w = self._ridge_cov(std), self._weights(std, cohort)
+        sums = np.tensordot(np.vstack([np.ones_like(w), w]), C, axes=1)
+        cov_pooled = sums[0]
         cov_pooled[np.diag_indices_from(cov_pooled)] -= len(stats) * self.alpha  # ridge back out
         cov_pooled /= std.count.sum()
         W = np.zeros((expansion.n_columns(p), d))
+        forms = None
         if d > 0:
-            problem = self._subspace_problem(std, cohort)
+            problem = self._subspace_problem(std, cohort, C_bar=sums[1])
             fit = problem.fit(
                 d,
                 max_iter=self.max_iter,
@@ -448,6 +452,7 @@ class ShaReD:
             w = problem.weights
             sign_map = expansion.lag_matrix(p)[:, act]
             W[act], evals = canonical_basis(fit.W, problem, cov_pooled, sign_map)
+            forms = problem.forms(W[act])  # from the search subspace: no C_s read
             objective, n_iter, converged = fit.objective, fit.n_iter, fit.converged
             if not converged:
                 warnings.warn(
@@ -467,8 +472,11 @@ class ShaReD:
         self.behavior_scale_ = std.feature_scale
         self._column_scale = std.column_scale
         self.coef_ = W
-        self.design_covariance_ = np.zeros((W.shape[0], W.shape[0]))
-        self.design_covariance_[np.ix_(act, act)] = cov_pooled
+        if act.all():
+            self.design_covariance_ = cov_pooled
+        else:
+            self.design_covariance_ = np.zeros((W.shape[0], W.shape[0]))
+            self.design_covariance_[np.ix_(act, act)] = cov_pooled
         self.component_eigenvalues_ = evals
         self.objective_ = objective
         self.n_iter_ = n_iter
@@ -476,7 +484,7 @@ class ShaReD:
         self.session_weights_ = pd.Series(
             w, index=pd.Index(cohort.names, name="session"), name="weight"
         )
-        readouts = self._readouts(std)
+        readouts = self._readouts(std, forms)
         self.session_fits_ = {
             session.name: self._session_fit(std, i, st, session, readouts[i])
             for i, (session, st) in enumerate(zip(cohort, stats, strict=True))
@@ -527,9 +535,12 @@ class ShaReD:
         C[:, idx, idx] += self.alpha - std.ridge
         return C
 
-    def _subspace_problem(self, std: Standardized, cohort: Cohort) -> SubspaceProblem:
+    def _subspace_problem(
+        self, std: Standardized, cohort: Cohort, C_bar: np.ndarray | None = None
+    ) -> SubspaceProblem:
         """The solver's problem for standardized statistics: ``C_s + alpha I`` on informative
-        columns, the factors ``F_s`` of ``G_s = F_s F_s'`` and the session weights."""
+        columns, the factors ``F_s`` of ``G_s = F_s F_s'`` and the session weights (``C_bar``:
+        their weighted sum, when already at hand)."""
         act = std.active
         factors = []
         for A, yy in zip(std.cross, std.y_sq, strict=True):
@@ -541,7 +552,7 @@ class ShaReD:
                 K = np.linalg.cholesky(yy + eps * np.eye(yy.shape[0]))
                 factors.append(np.linalg.solve(K, A.T).T)
         C = self._ridge_cov(std)
-        return SubspaceProblem.build(C, self._weights(std, cohort), factors=factors)
+        return SubspaceProblem.build(C, self._weights(std, cohort), factors=factors, C_bar=C_bar)
 
     def _weights(self, std: Standardized, cohort: Cohort) -> np.ndarray:
         S = len(std.names)
@@ -570,14 +581,15 @@ class ShaReD:
             raise ValueError(f"session weights must be non-negative and not all zero, got {w}")
         return w / w.sum()
 
-    def _readouts(self, std: Standardized) -> list[np.ndarray]:
-        """Readout ``V_s`` (d, n_s) of every session of ``std`` from ``coef_``."""
+    def _readouts(self, std: Standardized, forms: np.ndarray | None = None) -> list[np.ndarray]:
+        """Readout ``V_s`` (d, n_s) of every session of ``std`` from ``coef_`` (``forms``:
+        ``W'C_sW`` when already known, see :func:`~sharedrep.solver.readout`)."""
         if self.coef_.shape[1] == 0:
             return [np.zeros((0, a.shape[1])) for a in std.cross]
         act = std.active
         A = np.concatenate([a[act] for a in std.cross], axis=1)
         session = np.repeat(np.arange(len(std.cross)), [a.shape[1] for a in std.cross])
-        V = readout(self.coef_[act], self._ridge_cov(std), A, session)
+        V = readout(self.coef_[act], self._ridge_cov(std), A, session, forms=forms)
         return np.split(V, np.cumsum([a.shape[1] for a in std.cross])[:-1], axis=1)
 
     def _session_fit(

@@ -128,8 +128,8 @@ class SubspaceProblem:
     """``F`` of a cohort, prepared once for fits of any rank.
 
     Building it factorises the pooled ``C`` (the only ``q^3`` step, once); fits of every rank
-    then share a growing search subspace (cross-validation fits the ranks in increasing order
-    from one problem per training set).
+    then share a growing search subspace (cross-validation fits the largest rank first, then
+    each smaller one from the rank above, from one problem per training set).
 
     Parameters
     ----------
@@ -196,6 +196,7 @@ class SubspaceProblem:
         *,
         factors: Sequence[np.ndarray] | None = None,
         G: np.ndarray | None = None,
+        C_bar: np.ndarray | None = None,
     ) -> SubspaceProblem:
         """Factorise the pooled ``C`` of ``(C, weights, factors or G)``.
 
@@ -207,6 +208,9 @@ class SubspaceProblem:
             ``F_s`` with ``G_s = F_s F_s'`` (cheaper than ``G`` when ``n_s < q``).
         G : ndarray, shape (S, q, q), optional
             Dense ``G_s`` (give this or ``factors``).
+        C_bar : ndarray, shape (q, q), optional
+            ``sum_s w_s C_s`` when the caller has it (formed with other sums of the ``C_s`` in
+            one pass over them).
 
         Raises
         ------
@@ -216,7 +220,8 @@ class SubspaceProblem:
         if (G is None) == (factors is None):
             raise TypeError("give exactly one of G and factors")
         weights = np.asarray(weights, dtype=float)
-        C_bar = np.tensordot(weights, C, axes=1)
+        if C_bar is None:
+            C_bar = np.tensordot(weights, C, axes=1)
         try:
             L = np.linalg.cholesky(C_bar)
         except np.linalg.LinAlgError as err:

@@ -170,8 +170,8 @@ def compute_stats(
     nu_nu, nu_y = np.zeros((K, c, c)), np.zeros((K, c, n))
     y_sq = np.zeros((K, n, n)) if gram else np.zeros((K, n))
     sum_x, sum_xx = np.zeros((K, p)), np.zeros((K, p))
-    # without a basis the design is built lag-major (faster gathers) and the statistics are
-    # put back in the feature-major order of the design at the end
+    # without a basis the design is built lag-major (faster gathers): Phi'Phi is added to the
+    # totals in the design's feature-major order, the other statistics reordered at the end
     lag_major = expansion.basis is None
     lag_to_basis = None if lag_major else _basis_map(expansion, p)
     t = q + c + 1  # columns of [Phi, nu, 1]
@@ -251,6 +251,9 @@ def compute_stats(
             if direct:  # a GEMM's q x q block: symmetric to round-off only
                 pp += pp.T
                 pp *= 0.5
+            if lag_major:  # added in the design's feature-major order: no reordered copy
+                L = expansion.lags.size
+                pp = pp.reshape(L, p, L, p).transpose(1, 0, 3, 2).reshape(q, q)
             phi_phi[k] += pp  # (the lagged route's is exactly symmetric)
             phi_nu[k] += M[:q, q : q + c]
             sum_phi[k] += M[:q, q + c]
@@ -274,10 +277,6 @@ def compute_stats(
         )
     if lag_major:
         order = expansion.lag_major_order(p)
-        # the permutation is a transpose of (lag, feature): one strided copy, not a gather
-        L = expansion.lags.size
-        phi_phi = phi_phi.reshape(K, L, p, L, p).transpose(0, 2, 1, 4, 3)
-        phi_phi = np.ascontiguousarray(phi_phi).reshape(K, q, q)
         sum_phi, phi_y, phi_nu = sum_phi[:, order], phi_y[:, order], phi_nu[:, order]
     # the shift seen through the design: a constant behavior block of one window
     tau_max = expansion.window[1]

@@ -234,7 +234,9 @@ class SessionStats:
         s = self._one()
         return s.sum_nu[0] / s.count[0] + s.shifts.nu
 
-    def partial(self, out: np.ndarray | None = None) -> Partial:
+    def partial(
+        self, out: np.ndarray | None = None, column_scale: np.ndarray | None = None
+    ) -> Partial:
         """Centred moments of the whole (summed) statistics, nuisance regressors profiled out.
 
         The nuisance fit is unpenalised least squares (a pseudo-inverse: collinear covariates,
@@ -245,21 +247,26 @@ class SessionStats:
         out : ndarray, shape (q, q), optional
             Where to write ``cov_phi`` (saves a ``q x q`` allocation per session when the
             caller stacks them).
+        column_scale : ndarray, shape (q,), optional
+            Scale ``cov_phi`` (only) by these on both sides, ``D cov_phi D``, in the same pass
+            over it that copies and centres it (the standardized design's covariance).
         """
         s = self._one()
         c = s.count[0]
         mp, my, mn = s.sum_phi[0] / c, s.sum_y[0] / c, s.sum_nu[0] / c
-        if out is None:
-            cov_phi = s.phi_phi[0].copy()
-        else:
-            cov_phi = out
+        cov_phi = np.empty_like(s.phi_phi[0]) if out is None else out
+        if column_scale is None:
             cov_phi[...] = s.phi_phi[0]
+            mp_d = mp
+        else:  # D (P - X Y') D = D P D - (D X)(D Y)'
+            _scaled_copy(s.phi_phi[0], column_scale, cov_phi)
+            mp_d = mp * column_scale
         cross = s.phi_y[0] - c * np.outer(mp, my)
         y_sq = s.y_sq[0] - c * (np.outer(my, my) if s.has_gram else my * my)
         y_diag = np.diagonal(y_sq).copy() if s.has_gram else y_sq
         q, n = cross.shape
         if s.n_nuisance == 0:
-            subtract_product(cov_phi, c * mp[:, None], mp[:, None])
+            subtract_product(cov_phi, c * mp_d[:, None], mp_d[:, None])
             empty = np.zeros((0, q)), np.zeros((0, n))
             return Partial(cov_phi, cross, y_sq, y_diag, *empty)
         nn = s.nu_nu[0] - c * np.outer(mn, mn)
@@ -268,7 +275,10 @@ class SessionStats:
         inv = sla.pinvh(nn, atol=0.0, rtol=nn.shape[0] * 1e-12)  # relative cut-off
         nu_phi, nu_y = inv @ n_phi, inv @ n_y
         # the mean and the nuisance fit taken out of Phi'Phi in one pass over it
-        subtract_product(cov_phi, np.c_[c * mp, n_phi.T], np.c_[mp, nu_phi.T])
+        D = np.ones_like(mp) if column_scale is None else column_scale
+        subtract_product(
+            cov_phi, np.c_[c * mp_d, D[:, None] * n_phi.T], np.c_[mp_d, D[:, None] * nu_phi.T]
+        )
         cross = cross - n_phi.T @ nu_y
         if s.has_gram:
             y_sq = y_sq - n_y.T @ nu_y
@@ -468,6 +478,16 @@ class StackedStats:
         # call it exactly zero, so its R² is NaN rather than a huge negative number
         sst = np.where(sst > 1e-10 * np.maximum(self.y_sq, np.finfo(float).tiny), sst, 0.0)
         return np.maximum(sse, 0.0), sst
+
+
+def _scaled_copy(M: np.ndarray, d: np.ndarray, out: np.ndarray) -> None:
+    """``out = D M D`` with ``D = diag(d)``, by blocks of rows that stay in cache (one read of
+    ``M``, one write of ``out``, no ``q x q`` temporary)."""
+    step = max(1, 32768 // max(M.shape[1], 1))
+    for a in range(0, M.shape[0], step):
+        rows = out[a : a + step]
+        np.multiply(M[a : a + step], d[None, :], out=rows)
+        rows *= d[a : a + step, None]
 
 
 def _rowdot(per_session: np.ndarray, readout: np.ndarray, session: np.ndarray) -> np.ndarray:

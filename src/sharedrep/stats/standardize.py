@@ -131,11 +131,10 @@ def standardize(
     col = expansion.column_scale(np.where(constant, 0.0, 1.0 / safe))
     q = col.size
     cov = np.empty((len(stats), q, q))
-    scale = np.outer(col, col)
     active = np.flatnonzero(col != 0)
     crosses, ysqs, nscales, partials, nuis = [], [], [], [], []
     for i, s in enumerate(stats):
-        part = s.partial(out=cov[i])
+        part = s.partial(out=cov[i], column_scale=col)  # cov[i] scaled: standardized units
         cov_phi, cross, y_sq = part.cov_phi, part.cross, part.y_sq
         total = part.y_sq_centred / s.count[0]
         var = (np.diag(y_sq) if y_sq.ndim == 2 else y_sq) / s.count[0]
@@ -154,7 +153,6 @@ def standardize(
                 stacklevel=3,
             )
         sd = np.where(silent | (not zscore_neurons), 1.0, np.sqrt(np.where(silent, 1.0, var)))
-        cov_phi *= scale  # in place: cov[i]
         if ridge:
             cov_phi[active, active] += ridge
         crosses.append(cross * col[:, None] / sd[None, :])
