@@ -156,6 +156,31 @@ def test_stacked_low_rank_scores_match_direct_prediction(small_cohort):
         np.testing.assert_allclose(mean_y[sl], Y.mean(0), atol=1e-12)
 
 
+def test_stacked_scores_with_nuisance_match_direct_prediction():
+    """Covariates as nuisance columns, coef kept factored; the Grams of several bases read at
+    once (projected_gram) give the scores of each basis alone."""
+    rng = np.random.default_rng(3)
+    exp = TemporalExpansion([0, 1, 3])
+    sessions = [_trial_session(seed, nan=False) for seed in (4, 5)]
+    stacked = stack([sr.compute_stats(s, exp) for s in sessions])
+    q, N = exp.n_columns(3), stacked.session.size
+    basis, other = rng.normal(size=(q, 2)), rng.normal(size=(q, 3))
+    readout, gamma = rng.normal(size=(2, N)), rng.normal(size=(2, N))
+    icpt = rng.normal(size=N)
+    sse, sst = stacked.residual_ss(readout, icpt, basis, nuisance_coef=gamma)
+    both = stacked.projected_gram(np.hstack([other, basis]))
+    again = stacked.residual_ss(readout, icpt, basis, nuisance_coef=gamma, forms=both[:, 3:, 3:])
+    np.testing.assert_allclose(again[0], sse, rtol=1e-12)
+    for i, s in enumerate(sessions):
+        sl = slice(stacked.offsets[i], stacked.offsets[i + 1])
+        Phi, rows = reference_design(np.asarray(s.behavior), exp.lags, s.segments)
+        Y = np.asarray(s.neural)[rows]
+        nu = np.asarray(s.covariates)[rows]
+        pred = icpt[sl] + Phi @ basis @ readout[:, sl] + nu @ gamma[:, sl]
+        np.testing.assert_allclose(sse[sl], ((Y - pred) ** 2).sum(0), rtol=1e-9)
+        np.testing.assert_allclose(sst[sl], ((Y - Y.mean(0)) ** 2).sum(0), rtol=1e-9)
+
+
 def test_statistics_never_modify_the_input(small_cohort):
     cohort, _ = small_cohort
     s = cohort[3]
@@ -262,6 +287,13 @@ def test_statistics_with_edges_covariates_and_drift_equal_explicit_design(
     assert st.count[0] == n
     for got, want in [(part.cov_phi, cov), (part.cross, cross), (part.y_sq, ysq)]:
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-10 * np.abs(want).max())
+    # standardisation's fused form: D cov D, written into a caller's array
+    d = np.random.default_rng(0).uniform(0.5, 2.0, size=cov.shape[0])
+    out = np.empty_like(cov)
+    scaled = st.partial(out=out, column_scale=d).cov_phi
+    assert scaled is out
+    want = d[:, None] * cov * d[None, :]
+    np.testing.assert_allclose(scaled, want, rtol=0, atol=1e-10 * np.abs(want).max())
 
 
 @pytest.mark.parametrize("chunk_size", [50, None])

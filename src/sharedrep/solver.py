@@ -261,6 +261,21 @@ class SubspaceProblem:
             return self._G
         return np.stack([f @ f.T for f in self.factors])
 
+    def fit_order(self, ranks: Sequence[int]) -> list[int]:
+        """Positions of ``ranks`` in the order to fit them from this problem, each from the
+        solution of the one before (``init``).
+
+        The largest first when fits search a growing subspace (``q`` above a few hundred):
+        each smaller rank then starts from the leading pooled directions of the rank above,
+        in a subspace that already holds most of its answer (one expansion each instead of
+        several; CV fold tasks at q = 240-1,000 ran 1.6-5x faster, on simulations with and
+        without signal and on the V1 recordings). Increasing when the ascent runs in the whole
+        space: there only the starts differ, and on the monkey reaching recordings the rank
+        below gave the better ones (a fold task took 0.25 s fitted upwards, 0.42 s downwards).
+        """
+        order = sorted(range(len(ranks)), key=lambda j: ranks[j])
+        return order[::-1] if self.q > _WHOLE_SPACE else order
+
     def unwhiten(self, U: np.ndarray) -> np.ndarray:
         """``W = L'^-1 U``: a whitened basis in the original coordinates."""
         return sla.solve_triangular(self.L, U, lower=True, trans="T", check_finite=False)

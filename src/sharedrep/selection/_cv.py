@@ -343,8 +343,8 @@ def cross_validate(
     held-out fold is scored with its own readout. The statistics are computed in ONE pass over
     the data; training statistics are obtained by subtracting the held-out fold, so the cost
     of the grid is that of small q-space problems: one task per ``(alpha, fold)`` prepares its
-    training problem once and fits the largest rank first, then each rank from the solution
-    of the rank above (see :meth:`~sharedrep.solver.SubspaceProblem.start`). The tasks are
+    training problem once and fits every rank from it, each from the solution of the rank
+    fitted before (see :meth:`~sharedrep.solver.SubspaceProblem.fit_order`). The tasks are
     independent, so results do not depend on the order in which threads or a cluster run them.
 
     Parameters

@@ -224,11 +224,11 @@ def _cv_fold(
     """Held-out sums of squares of fold ``k`` of every session, for each rank at one ``alpha``.
 
     The training problem of the fold is standardized and prepared once and every rank is
-    fitted from it, the largest first (a fit like any other), then each from the solution of
-    the rank above, reduced to its leading pooled directions, in the search subspace the larger
-    fits have grown (the default start is kept where it starts higher). On a q = 1,000 design
-    of pure noise this took half the time of fitting upwards from rank 1, and reached equal or
-    higher optima (``benchmarks/bench_statistics.py --wide``).
+    fitted from it, each from the solution of the rank fitted before, in the order
+    :meth:`~sharedrep.solver.SubspaceProblem.fit_order` gives: for wide designs the largest
+    first, then each smaller rank from the leading pooled directions of the rank above, in the
+    search subspace the larger fits have grown; for narrow ones upwards from the smallest (the
+    default start is kept where it starts higher).
     Readouts and held-out scores stay in the ``d`` latent dimensions, all sessions at once;
     each session's nuisance regressors are refitted with each rank. Rank 0 is the model of the
     intercepts and nuisance regressors alone. The task reads only ``folds``: fold fits can run in
@@ -288,7 +288,8 @@ def _cv_fold(
     W = None
     stopped: list[tuple[int, int, float]] = []  # (rank, iterations, gradient) short of tol
     models = {}  # rank position -> (basis, V, intercept, gamma) in raw units
-    for j in np.argsort(ranks)[::-1]:
+    order = problem.fit_order(ranks) if d_max > 0 else range(len(ranks))
+    for j in order:
         d = int(ranks[j])
         basis = np.zeros((act.size, d))
         if d > 0:
