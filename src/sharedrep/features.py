@@ -437,8 +437,13 @@ class TemporalExpansion:
             )
             by_lag = out.view()
             by_lag.shape = (out.shape[0], L, p)  # a view of ``out`` (an error if it cannot be)
-            # fancy indexing, not np.take: take copies a non-contiguous source whole first
-            by_lag[...] = windows[rows - int(self.lags[0]) - span + 1]
+            first = rows - int(self.lags[0]) - span + 1
+            runs = consecutive_runs(rows)
+            if runs is not None:  # trials: one strided copy per run of consecutive rows
+                for a, b in runs:
+                    by_lag[a:b] = windows[first[a] : first[a] + b - a]
+            else:  # fancy indexing, not np.take: take copies a non-contiguous source whole
+                by_lag[...] = windows[first]
         else:
             for i, lag in enumerate(self.lags):
                 np.take(block, rows - lag, axis=0, out=out[:, i * p : (i + 1) * p])
@@ -502,3 +507,27 @@ class TemporalExpansion:
         """(feature, lag-or-basis index) label of each design column."""
         inner = self.lags.tolist() if self.basis is None else list(range(self.basis.shape[1]))
         return [(f, k) for f in feature_names for k in inner]
+
+
+def consecutive_runs(index: np.ndarray, min_run: int = 16) -> list[tuple[int, int]] | None:
+    """Runs ``[a, b)`` of positions in ``index`` (sorted, int) whose values are consecutive,
+    or None when the runs are shorter than ``min_run`` on average (a gather is then faster
+    than a copy per run).
+
+    The rows of a chunk of trials are runs of consecutive samples (each trial's rows): copying
+    run by run reads memory in order, where a gather of single rows costs several times more.
+
+    Examples
+    --------
+    >>> consecutive_runs(np.r_[np.arange(3, 40), np.arange(50, 90)])
+    [(0, 37), (37, 77)]
+    >>> consecutive_runs(np.arange(0, 40, 2)) is None
+    True
+    """
+    n = index.size
+    if n == 0:
+        return []
+    breaks = (np.flatnonzero(index[1:] - index[:-1] != 1) + 1).tolist()
+    if (len(breaks) + 1) * min_run > n:
+        return None
+    return list(zip([0, *breaks], [*breaks, n], strict=True))

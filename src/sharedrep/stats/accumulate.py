@@ -24,7 +24,7 @@ import numpy as np
 
 from ..data import Session, _is_lazy
 from ..errors import DataError, SourceError
-from ..features import TemporalExpansion, drift_basis, valid_rows
+from ..features import TemporalExpansion, consecutive_runs, drift_basis, valid_rows
 from .containers import SessionStats, Shifts
 from .lagged import lagged_products, worth_structuring
 
@@ -372,8 +372,11 @@ def _split_by_block(labels: np.ndarray) -> list[tuple[int, np.ndarray | slice]]:
 def _neural_rows(piece: _Piece, pos: np.ndarray, shift_y: np.ndarray, out: np.ndarray) -> None:
     """``out[:] = y[pos] - shift_y`` in float64, for a batch small enough to stay in cache
     (the caller's array is read once, never copied whole, never written)."""
-    if pos.size and int(pos[-1]) - int(pos[0]) + 1 == pos.size:  # consecutive: a block copy
-        out[...] = piece.y[int(pos[0]) : int(pos[-1]) + 1]
+    runs = consecutive_runs(pos)
+    if runs is not None:  # continuous data or trials: a block copy per run of samples
+        for a, b in runs:
+            start = int(pos[a])
+            out[a:b] = piece.y[start : start + b - a]
     elif piece.y.dtype == out.dtype and piece.y.flags.c_contiguous:
         np.take(piece.y, pos, axis=0, out=out)  # one copy (fancy indexing makes two)
     else:
