@@ -277,16 +277,21 @@ def test_restarts_never_lower_the_objective():
     np.testing.assert_array_equal(again.coef_, more.coef_)
 
 
-def test_start_completes_a_smaller_rank_solution():
-    """Cross-validation fits rank d from rank d-1: the start keeps that solution and adds the
-    best pooled direction orthogonal to it (found here by brute force in its complement)."""
-    rng = np.random.default_rng(3)
+def _small_dense_problem(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``C`` (4, 8, 8), dense ``G`` (4, 8, 8) and equal weights of a random 4-session problem."""
+    rng = np.random.default_rng(seed)
     S, q = 4, 8
     X = rng.normal(size=(S, 60, q))
     A = rng.normal(size=(S, q, 5))
-    C = X.transpose(0, 2, 1) @ X + np.eye(q)
-    G = A @ A.transpose(0, 2, 1)
-    problem = SubspaceProblem.build(C, np.full(S, 1.0 / S), G=G)
+    return X.transpose(0, 2, 1) @ X + np.eye(q), A @ A.transpose(0, 2, 1), np.full(S, 1.0 / S)
+
+
+def test_start_completes_a_smaller_rank_solution():
+    """Cross-validation of a narrow design fits rank d from rank d-1: the start keeps that
+    solution and adds the best pooled direction orthogonal to it (found here by brute force in
+    its complement)."""
+    C, G, w = _small_dense_problem(3)
+    problem = SubspaceProblem.build(C, w, G=G)
     W2 = problem.fit(2).W
     U = problem.start(3, init=W2)
     np.testing.assert_allclose(U.T @ U, np.eye(3), atol=1e-12)
@@ -308,16 +313,11 @@ def test_start_completes_a_smaller_rank_solution():
 
 
 def test_start_reduces_a_larger_rank_solution():
-    """Cross-validation fits the largest rank first and each smaller rank from the one above:
-    the start is the leading pooled generalised eigenvector within span(init) (found here from
-    the 3 x 3 pencil written out), or the default start where that is higher."""
-    rng = np.random.default_rng(4)
-    S, q = 4, 8
-    X = rng.normal(size=(S, 60, q))
-    A = rng.normal(size=(S, q, 5))
-    C = X.transpose(0, 2, 1) @ X + np.eye(q)
-    G = A @ A.transpose(0, 2, 1)
-    w = np.full(S, 1.0 / S)
+    """Cross-validation of a wide design fits the largest rank first and each smaller rank from
+    the one above: the start is the leading pooled generalised eigenvectors within span(init)
+    (found here from the 3 x 3 pencil written out), or the default start where that is
+    higher."""
+    C, G, w = _small_dense_problem(4)
     problem = SubspaceProblem.build(C, w, G=G)
     W3 = problem.fit(3).W
     Q, _ = np.linalg.qr(W3)

@@ -505,6 +505,8 @@ def stack(stats: Sequence[SessionStats], *, gram: bool = True) -> StackedStats:
     c = max((s.n_nuisance for s in one), default=0)
 
     def pad(a: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+        if all(a.shape[ax] == c for ax in axes):
+            return a
         widths = [(0, 0)] * a.ndim
         for ax in axes:
             widths[ax] = (0, c - a.shape[ax])
