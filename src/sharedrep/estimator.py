@@ -473,7 +473,7 @@ class ShaReD:
         self._column_scale = std.column_scale
         self.coef_ = W
         if act.all():
-            self.design_covariance_ = cov_pooled
+            self.design_covariance_ = cov_pooled.copy()  # not a view keeping the sums alive
         else:
             self.design_covariance_ = np.zeros((W.shape[0], W.shape[0]))
             self.design_covariance_[np.ix_(act, act)] = cov_pooled
