@@ -219,11 +219,12 @@ def compute_stats(
                     ysq += _squares(y_run, gram)
                 else:
                     cross_only.append((a, b))
-                g, crosses = lagged_products(z, expansion.lags, b - a, rhs)
-                if lag_to_basis is not None:
-                    g = lag_to_basis.T @ g @ lag_to_basis
+                if lag_to_basis is None:  # Phi'Phi straight into the fold's total
+                    _, crosses = lagged_products(z, expansion.lags, b - a, rhs, into=phi_phi[k])
+                else:
+                    g, crosses = lagged_products(z, expansion.lags, b - a, rhs)
+                    M[:q, :q] += lag_to_basis.T @ g @ lag_to_basis
                     crosses = [lag_to_basis.T @ c for c in crosses]
-                M[:q, :q] += g
                 if per_lag:
                     M[:q, q:t] += crosses[0]
                     M[:q, t:] += crosses[1]
@@ -245,16 +246,27 @@ def compute_stats(
                     else:  # Phi'Phi came from the lagged route
                         M[:, q:] += left.T @ rows_buf[:, q:]
                     ysq += _squares(y_b, gram)
-            if not np.isfinite(M).all():
+            # M's q x q block holds the direct rows (and, with a basis, the lagged ones)
+            in_M = bool(direct) or not lag_major
+            # a Gram's off-diagonal entries are bounded by its diagonal: the lagged part, added
+            # to the totals already, is finite when their diagonal is
+            if not (
+                np.isfinite(M if in_M else M[:, q:]).all()
+                and np.isfinite(np.diagonal(phi_phi[k])).all()
+            ):
                 raise _not_finite(session, piece)
-            pp = M[:q, :q]
-            if direct:  # a GEMM's q x q block: symmetric to round-off only
-                pp += pp.T
-                pp *= 0.5
-            if lag_major:  # added in the design's feature-major order: no reordered copy
-                L = expansion.lags.size
-                pp = pp.reshape(L, p, L, p).transpose(1, 0, 3, 2).reshape(q, q)
-            phi_phi[k] += pp  # (the lagged route's is exactly symmetric)
+            if in_M:
+                pp = M[:q, :q]
+                if direct:  # a GEMM's q x q block: symmetric to round-off only
+                    pp += pp.T
+                    pp *= 0.5
+                if lag_major:  # added in the design's feature-major order, in place
+                    L = expansion.lags.size
+                    phi_phi[k].reshape(p, L, p, L)[...] += pp.reshape(L, p, L, p).transpose(
+                        1, 0, 3, 2
+                    )
+                else:
+                    phi_phi[k] += pp
             phi_nu[k] += M[:q, q : q + c]
             sum_phi[k] += M[:q, q + c]
             phi_y[k] += M[:q, t:]

@@ -55,7 +55,12 @@ def worth_structuring(n_rows: int, n_lags: int, span: int, n_features: int) -> b
 
 
 def lagged_products(
-    z: np.ndarray, lags: np.ndarray, n_rows: int, rhs: Sequence[np.ndarray]
+    z: np.ndarray,
+    lags: np.ndarray,
+    n_rows: int,
+    rhs: Sequence[np.ndarray],
+    *,
+    into: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """``Phi'Phi`` and ``Phi'R`` of ``n_rows`` consecutive rows, lag-major.
 
@@ -69,11 +74,16 @@ def lagged_products(
     n_rows : int
     rhs : sequence of ndarray, each of shape (n_rows, k_i)
         Right-hand sides on the rows (neurons, nuisance regressors, a column of ones, ...).
+    into : ndarray, shape (p L, p L), optional
+        A C-ordered float64 accumulator in the design's feature-major order (``(feature 0:
+        lags), (feature 1: lags), ...``): ``Phi'Phi`` is added to it, in place (no ``q x q``
+        temporary), and it is returned as ``gram``.
 
     Returns
     -------
     gram : ndarray, shape (L p, L p)
-        ``Phi'Phi``, columns lag-major: ``(lag 0: features), (lag 1: features), ...``.
+        ``Phi'Phi``, columns lag-major: ``(lag 0: features), (lag 1: features), ...`` (or
+        ``into``, updated).
     cross : list of ndarray, shapes (L p, k_i)
         ``Phi'R`` for each right-hand side.
     """
@@ -93,16 +103,23 @@ def lagged_products(
     # block (a, b) = F(b - a) when b >= a, F(a - b)' otherwise: with Fx[span - 1 + delta] that
     # block for delta = b - a of either sign, block row a is one gather (written once, in place)
     Fx = np.concatenate([F[:0:-1].transpose(0, 2, 1), F])
-    blocks = np.empty((L, p, L, p))
-    for i, a in enumerate(lags):
-        blocks[i] = Fx[span - 1 + lags - a].transpose(1, 0, 2)
-    gram = blocks.reshape(L * p, L * p)  # exactly symmetric
+    if into is None:
+        blocks = np.empty((L, p, L, p))
+        for i, a in enumerate(lags):
+            blocks[i] = Fx[span - 1 + lags - a].transpose(1, 0, 2)
+        gram = blocks.reshape(L * p, L * p)  # exactly symmetric
+    else:  # block row of lag i, feature-major: into[f1, i, f2, l2] += F-block (l2)[f1, f2]
+        gram = into
+        by_feature = into.reshape(p, L, p, L)
+        for i, a in enumerate(lags):
+            by_feature[:, i] += Fx[span - 1 + lags - a].transpose(1, 2, 0)
     # the edge rows: i in [-(span - 1), -1] and [n_rows, n_rows + span - 2]
     if span > 1:
         zp = np.pad(z, ((span - 1, span - 1), (0, 0)))
         edge = np.r_[np.arange(-(span - 1), 0), np.arange(n_rows, n_rows + span - 1)]
         pos = edge[:, None] + (a_max - lags)[None, :] + (span - 1)  # (2 span - 2, L)
-        E = zp[pos].reshape(edge.size, L * p)
+        E = zp[pos]  # (edges, L, p)
+        E = (E if into is None else E.transpose(0, 2, 1)).reshape(edge.size, L * p)
         subtract_product(gram, E.T, E.T)
     cross = [np.empty((L * p, r.shape[1])) for r in rhs]
     for i, a0 in enumerate(a_max - lags):  # lag a reads z[a_max - a :][:n_rows]
