@@ -128,8 +128,8 @@ class SubspaceProblem:
     """``F`` of a cohort, prepared once for fits of any rank.
 
     Building it factorises the pooled ``C`` (the only ``q^3`` step, once); fits of every rank
-    then share a growing search subspace (cross-validation fits the largest rank first, then
-    each smaller one from the rank above, from one problem per training set).
+    then share a growing search subspace (cross-validation fits every rank from one problem per
+    training set, in the order :meth:`fit_order` gives).
 
     Parameters
     ----------
