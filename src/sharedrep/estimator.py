@@ -440,7 +440,7 @@ class ShaReD:
         W = np.zeros((expansion.n_columns(p), d))
         forms = None
         if d > 0:
-            problem = self._subspace_problem(std, cohort, C_bar=sums[1])
+            problem = SubspaceProblem.build(C, w, factors=self._factors(std), C_bar=sums[1])
             fit = problem.fit(
                 d,
                 max_iter=self.max_iter,
@@ -535,12 +535,14 @@ class ShaReD:
         C[:, idx, idx] += self.alpha - std.ridge
         return C
 
-    def _subspace_problem(
-        self, std: Standardized, cohort: Cohort, C_bar: np.ndarray | None = None
-    ) -> SubspaceProblem:
+    def _subspace_problem(self, std: Standardized, cohort: Cohort) -> SubspaceProblem:
         """The solver's problem for standardized statistics: ``C_s + alpha I`` on informative
-        columns, the factors ``F_s`` of ``G_s = F_s F_s'`` and the session weights (``C_bar``:
-        their weighted sum, when already at hand)."""
+        columns, the factors ``F_s`` of ``G_s = F_s F_s'`` and the session weights."""
+        C, w = self._ridge_cov(std), self._weights(std, cohort)
+        return SubspaceProblem.build(C, w, factors=self._factors(std))
+
+    def _factors(self, std: Standardized) -> list[np.ndarray]:
+        """``F_s`` (q', n_s) with ``G_s = F_s F_s'``, on informative columns."""
         act = std.active
         factors = []
         for A, yy in zip(std.cross, std.y_sq, strict=True):
@@ -551,8 +553,7 @@ class ShaReD:
                 eps = self.whiten_alpha * float(np.mean(np.diag(yy)))
                 K = np.linalg.cholesky(yy + eps * np.eye(yy.shape[0]))
                 factors.append(np.linalg.solve(K, A.T).T)
-        C = self._ridge_cov(std)
-        return SubspaceProblem.build(C, self._weights(std, cohort), factors=factors, C_bar=C_bar)
+        return factors
 
     def _weights(self, std: Standardized, cohort: Cohort) -> np.ndarray:
         S = len(std.names)

@@ -257,28 +257,27 @@ class SessionStats:
         cov_phi = np.empty_like(s.phi_phi[0]) if out is None else out
         if column_scale is None:
             cov_phi[...] = s.phi_phi[0]
-            mp_d = mp
-        else:  # D (P - X Y') D = D P D - (D X)(D Y)'
+        else:
             _scaled_copy(s.phi_phi[0], column_scale, cov_phi)
-            mp_d = mp * column_scale
         cross = s.phi_y[0] - c * np.outer(mp, my)
         y_sq = s.y_sq[0] - c * (np.outer(my, my) if s.has_gram else my * my)
         y_diag = np.diagonal(y_sq).copy() if s.has_gram else y_sq
         q, n = cross.shape
-        if s.n_nuisance == 0:
-            subtract_product(cov_phi, c * mp_d[:, None], mp_d[:, None])
-            empty = np.zeros((0, q)), np.zeros((0, n))
-            return Partial(cov_phi, cross, y_sq, y_diag, *empty)
-        nn = s.nu_nu[0] - c * np.outer(mn, mn)
-        n_phi = (s.phi_nu[0] - c * np.outer(mp, mn)).T  # (c, q)
-        n_y = s.nu_y[0] - c * np.outer(mn, my)  # (c, n)
-        inv = sla.pinvh(nn, atol=0.0, rtol=nn.shape[0] * 1e-12)  # relative cut-off
-        nu_phi, nu_y = inv @ n_phi, inv @ n_y
-        # the mean and the nuisance fit taken out of Phi'Phi in one pass over it
-        D = np.ones_like(mp) if column_scale is None else column_scale
-        subtract_product(
-            cov_phi, np.c_[c * mp_d, D[:, None] * n_phi.T], np.c_[mp_d, D[:, None] * nu_phi.T]
-        )
+        # Phi'Phi - X Y': the mean (c mp mp') and the nuisance fit (n_phi' nu_phi) taken out in
+        # one pass over it; scaled, D (P - X Y') D = D P D - (D X)(D Y)'
+        X, Y = c * mp[:, None], mp[:, None]
+        if s.n_nuisance:
+            nn = s.nu_nu[0] - c * np.outer(mn, mn)
+            n_phi = (s.phi_nu[0] - c * np.outer(mp, mn)).T  # (c, q)
+            n_y = s.nu_y[0] - c * np.outer(mn, my)  # (c, n)
+            inv = sla.pinvh(nn, atol=0.0, rtol=nn.shape[0] * 1e-12)  # relative cut-off
+            nu_phi, nu_y = inv @ n_phi, inv @ n_y
+            X, Y = np.hstack([X, n_phi.T]), np.hstack([Y, nu_phi.T])
+        if column_scale is not None:
+            X, Y = column_scale[:, None] * X, column_scale[:, None] * Y
+        subtract_product(cov_phi, X, Y)
+        if not s.n_nuisance:
+            return Partial(cov_phi, cross, y_sq, y_diag, np.zeros((0, q)), np.zeros((0, n)))
         cross = cross - n_phi.T @ nu_y
         if s.has_gram:
             y_sq = y_sq - n_y.T @ nu_y
