@@ -329,7 +329,7 @@ def test_zero_edges_keep_every_sample_of_a_trial():
 
 
 def test_wide_designs_take_the_lagged_route_for_every_product():
-    """p >= 16 features: Phi'Y too comes lag by lag from the behavior (no design built)."""
+    """Wide behavior (p >= LAGGED_CROSS_FEATURES): Phi'Y too comes lag by lag (no design)."""
     from sharedrep.stats.accumulate import LAGGED_CROSS_FEATURES
 
     rng = np.random.default_rng(8)
