@@ -11,7 +11,7 @@ import scipy.linalg as sla
 from threadpoolctl import threadpool_limits
 
 import sharedrep as sr
-import sharedrep.solver as solver
+import sharedrep.solver._problem as solver  # where the search-subspace constants live
 from sharedrep.metrics import principal_angles
 from sharedrep.solver import SubspaceProblem
 from sharedrep.stats import standardize
