@@ -66,3 +66,16 @@ def best_of_threads(fn, *args, **kwargs) -> tuple[float, int]:
         if t < best:
             best, best_n = t, n
     return best, best_n
+
+
+def peak_mb(fn, *args, **kw) -> float:
+    """Peak memory (MB) that ``fn(*args)`` allocates (tracemalloc: numpy's and Python's
+    allocations; data built before the call are not counted)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        fn(*args, **kw)
+        return tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()

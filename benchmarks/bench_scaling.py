@@ -70,9 +70,9 @@ def _behavior(rng: np.random.Generator, T: int, p: int) -> np.ndarray:
 def point(axis: str, value: int, folder: str) -> dict[str, float]:
     """Build the data of one point, then time one fit and trace its allocations."""
     import time
-    import tracemalloc
 
     import sharedrep as sr
+    from _common import peak_mb
 
     rng = np.random.default_rng(0)
     S, T, n, q = 4, 5000, 50, 50
@@ -108,10 +108,7 @@ def point(axis: str, value: int, folder: str) -> dict[str, float]:
     t0 = time.perf_counter()
     model.fit(sessions)
     wall = time.perf_counter() - t0
-    tracemalloc.start()
-    model.fit(sessions)
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
+    peak = peak_mb(model.fit, sessions) * 1e6
     return {"wall_s": wall, "peak_bytes": peak, "S": S, "T": T, "n": n, "q": q}
 
 

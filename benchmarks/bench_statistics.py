@@ -36,7 +36,7 @@ from functools import partial
 import numpy as np
 
 import sharedrep as sr
-from _common import LAGS, best_of_threads, core_cohort, emit
+from _common import LAGS, best_of_threads, core_cohort, emit, peak_mb
 from sharedrep import inference, selection
 from sharedrep.selection import FoldStats
 from sharedrep.selection._cv import _base_params, _cross_validate_stats
@@ -168,6 +168,9 @@ def wide(args: argparse.Namespace) -> None:
                       repeat=1)  # fmt: skip
         cv_t.append(t)
     (t_fit, fit_threads), t_cv = min(fit_t), min(cv_t)
+    # peak memory, in an untimed run of each (tracemalloc sees numpy's allocations)
+    fit_mb = peak_mb(sr.ShaReD(4, lags=lags, alpha=10.0).fit, cohort)
+    cv_mb = peak_mb(sr.cross_validate, cohort, range(1, 11), [10.0], folds=5, lags=lags)
     lines = [
         "### Wide design: 8 sessions x 20,000 samples x 100 pure-noise neurons, q = 1,000 "
         "(25 features x 40 lags), continuous",
@@ -175,11 +178,12 @@ def wide(args: argparse.Namespace) -> None:
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs. Best of 2 interleaved rounds. "
         f"CV chose n_components={cv.n_components} ({cv.split}).",
         "",
-        "| step | seconds | ratio to one fit | target |",
-        "|---|---:|---:|---|",
+        "| step | seconds | ratio to one fit | target | peak memory (MB) |",
+        "|---|---:|---:|---|---:|",
         f"| one ShaReD.fit, rank 4 (reference; {fit_threads} BLAS thread(s), the better) "
-        f"| {t_fit:.2f} | 1.00 | |",
-        f"| 5-fold CV, ranks 1..10, 1 alpha | {t_cv:.2f} | {t_cv / t_fit:.2f} | <= 2.5 |",
+        f"| {t_fit:.2f} | 1.00 | | {fit_mb:.0f} |",
+        f"| 5-fold CV, ranks 1..10, 1 alpha | {t_cv:.2f} | {t_cv / t_fit:.2f} | <= 2.5 "
+        f"| {cv_mb:.0f} |",
         "",
     ]
     emit("\n".join(lines), args.out)
