@@ -15,16 +15,16 @@ What it costs
 -------------
 The objective only ever needs ``C_s W`` and ``F_s'W``: nothing of size ``q x q`` is formed per
 session beyond the ``C_s`` themselves. The pooled ``C`` is factorised once (Cholesky); the start
-comes from the top singular vectors of the whitened pooled factor (a partial, randomised
-solver when the problem is large); and the ascent runs in a small search subspace (a block
-Davidson scheme): the objective restricted to ``span(B)`` (``r`` columns, ``r`` a few times ``d``)
-is maximised with L-BFGS (while ``B`` still grows, only to a gradient a tenth of the full
-problem's: an inexact inner solve), the gradient of the FULL problem is evaluated at that
-solution (from the products with ``B`` already at hand), and while it is not small its
-directions, and those of the gradient preconditioned by the pooled problem (a Davidson
-correction), are added to ``B``. Convergence is judged on the full problem, so the answer is
-the same optimum the full-space ascent reaches; the cost is ``O(S q^2 r)`` instead of
-``O(S q^3)`` per problem and ``O(S q^2 d)`` per iteration.
+comes from the top singular vectors of the whitened pooled factor (a partial, randomised solver
+when the problem is large); and the ascent runs in a small search subspace (a block Davidson
+scheme): the objective restricted to ``span(B)`` (``r`` columns, ``r`` a few times ``d``) is
+maximised with L-BFGS (while ``B`` still grows, unless the fit starts from a larger rank's
+solution, only to a gradient a tenth of the full problem's: an inexact inner solve), the
+gradient of the FULL problem is evaluated at that solution (from the products with ``B`` already
+at hand), and while it is not small its directions, and those of the gradient preconditioned by
+the pooled problem (a Davidson correction), are added to ``B``. Convergence is judged on the
+full problem, so the answer is the same optimum the full-space ascent reaches; the cost is
+``O(S q^2 r)`` instead of ``O(S q^3)`` per problem and ``O(S q^2 d)`` per iteration.
 
 Modules: :mod:`._objective` (``F``, its gradient, the L-BFGS ascent), :mod:`._spectral` (leading
 singular vectors for the starts), :mod:`._problem` (the prepared problem and its
