@@ -97,7 +97,7 @@ def neuron_labels(
     cohort: Cohort, column: str, where: str | None = None, order: Sequence[Any] | None = None
 ) -> NeuronLabels:
     """Read ``column`` of every session's ``neuron_info`` (restricted by the query ``where``)."""
-    from ..data import _neuron_positions
+    from ..data._session import _neuron_positions
 
     values, keep = [], []
     n_missing = n_unselected = 0

@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from ..data import Session, _is_lazy
+from ..data import Session
+from ..data._session import _is_lazy
 from ..errors import DataError, SourceError
 from ..features import TemporalExpansion, consecutive_runs, drift_basis, valid_rows
 from .containers import SessionStats, Shifts
