@@ -1,36 +1,30 @@
-"""The ShaReD estimator: one shared behavioral representation, a readout per session."""
+"""``ShaReD``: the estimator's parameters and its fit (statistics pass, standardisation, q-space
+solve, canonical basis, readouts and loadings)."""
 
 from __future__ import annotations
 
 import inspect
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ._guards import (
-    check_window,
-    describe_difference,
-    is_int,
-    is_real,
-    known_fingerprint,
-    naming_advice,
-    same_recording,
-)
-from ._threads import single_blas_thread
-from .backend import cohort_stats
-from .data import Cohort, Session, as_cohort
-from .errors import DataError, NotFittedError, SharedRepWarning
-from .features import TemporalExpansion, resolve_edges
-from .metrics import Scores
-from .solver import SubspaceProblem, canonical_basis, readout
-from .stats import SessionStats, Standardized, compute_stats, nuisance_rows, standardize
+from .._guards import check_window, is_int, is_real, known_fingerprint
+from .._threads import single_blas_thread
+from ..backend import cohort_stats
+from ..data import Cohort, Session, as_cohort
+from ..errors import DataError, NotFittedError, SharedRepWarning
+from ..features import TemporalExpansion, resolve_edges
+from ..solver import SubspaceProblem, canonical_basis, readout
+from ..stats import SessionStats, Standardized, standardize
+from ._new_sessions import NewSessions
+from ._session_fit import SessionFit
 
-__all__ = ["DEFAULT_LAGS", "SessionFit", "ShaReD"]
+__all__ = ["DEFAULT_LAGS", "ShaReD", "not_converged_message"]
 
 #: default lags (samples), shared by ``ShaReD``, ``ShaReDCV`` and ``sharedrep fit``: a window of
 #: -5..5 samples, symmetric because neural activity may lead behavior (motor cortex, negative
@@ -40,72 +34,6 @@ DEFAULT_LAGS = range(-5, 6)
 
 OBJECTIVES = ("variance", "correlation")
 WEIGHTINGS = ("equal", "neurons", "samples")
-
-
-@dataclass(frozen=True)
-class SessionFit:
-    """What the model learned about one session.
-
-    Attributes
-    ----------
-    name : str
-    readout : ndarray, shape (d, n)
-        Readout ``V_s`` from the standardized latents to (z-scored) neurons.
-    mean_phi : ndarray, shape (q,)
-        Mean of the (unscaled) design over the analysed samples.
-    mean_y : ndarray, shape (n,)
-        Mean activity of each neuron.
-    neural_scale : ndarray, shape (n,)
-        Standard deviation used to z-score each neuron (1 in raw-unit mode).
-    n_samples : int
-        Rows that entered the fit.
-    neuron_names : tuple of str
-    subject, condition : str or None
-    nuisance_coef : ndarray, shape (c, n)
-        Coefficients of the session's nuisance regressors (covariates, then drift functions)
-        in raw units, fitted with the shared model (``c = 0`` without any).
-    mean_nu : ndarray, shape (c,)
-        Means of the nuisance regressors over the analysed samples.
-    nuisance_names : tuple of str
-    fingerprint : str
-        :attr:`Session.fingerprint <sharedrep.data.Session.fingerprint>` of the recording the
-        readout was fitted on (``""`` in model files written before it was kept): a stored
-        readout is never applied to another recording by mistake.
-    neuron_info : pandas.DataFrame or None
-        The session's per-neuron metadata (one row per neuron, indexed by neuron name), so
-        that a saved model keeps which neuron is which (population, tags, ...).
-    """
-
-    name: str
-    readout: np.ndarray
-    mean_phi: np.ndarray
-    mean_y: np.ndarray
-    neural_scale: np.ndarray
-    n_samples: int
-    neuron_names: tuple[str, ...]
-    subject: str | None = None
-    condition: str | None = None
-    nuisance_coef: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
-    mean_nu: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    nuisance_names: tuple[str, ...] = ()
-    fingerprint: str = ""
-    neuron_info: pd.DataFrame | None = None
-
-    def coef(self, W: np.ndarray, column_scale: np.ndarray) -> np.ndarray:
-        """Map from the unscaled design to neurons in raw units, shape ``(q, n)``."""
-        return (column_scale[:, None] * W) @ (self.readout * self.neural_scale[None, :])
-
-    def intercept(self, coef: np.ndarray) -> np.ndarray:
-        """Intercept matching :meth:`coef` (and the nuisance coefficients), shape ``(n,)``."""
-        out = self.mean_y - self.mean_phi @ coef
-        if self.mean_nu.size:
-            out = out - self.mean_nu @ self.nuisance_coef
-        return out
-
-    @property
-    def n_nuisance(self) -> int:
-        """Number of nuisance regressors."""
-        return int(self.mean_nu.size)
 
 
 def not_converged_message(
@@ -120,7 +48,7 @@ def not_converged_message(
     )
 
 
-class ShaReD:
+class ShaReD(NewSessions):
     """Shared Representation Discovery.
 
     Fits ``Y_s ≈ 1 mu_s' + Phi_s W V_s`` for every session ``s``: a behavioral representation
@@ -653,118 +581,6 @@ class ShaReD:
             },
         )
 
-    # -- new sessions ------------------------------------------------------------------------
-    def fit_readout(self, session: Session, *, replace: bool = False) -> ShaReD:
-        """Fit the readout of a new session with ``W`` unchanged (a new animal).
-
-        The session's behavior is scaled by the fitted pooled standard deviations, so its
-        latents are in the same units as the training sessions'. The readout is stored under the
-        session's name and used by :meth:`predict` and :meth:`score`.
-
-        Parameters
-        ----------
-        session : Session
-            Give a new animal its own name: a readout already stored under the session's name
-            and fitted on another recording (another :attr:`~sharedrep.Session.fingerprint`;
-            an unnamed session is named by its position, ``session0``, ...) is not replaced
-            unless ``replace=True``. Refitting the readout of the same recording is allowed.
-        replace : bool
-            Replace a stored readout of another recording under the same name.
-
-        Returns
-        -------
-        self
-
-        Raises
-        ------
-        DataError
-            A readout of another recording is stored under the session's name (without
-            ``replace``), or the session's behavioral features differ from the model's.
-        """
-        self._check_fitted()
-        self._check_features(session)
-        if not isinstance(replace, bool | np.bool_):
-            raise ValueError(f"replace must be True or False, got {replace!r}")
-        old = self.session_fits_.get(session.name)
-        if old is not None and not replace and not same_recording(old, session):
-            raise DataError(
-                f"session {session.name!r}: the model already holds a readout under this name, "
-                f"fitted on another recording ({describe_difference(old, session)}); "
-                "fit_readout would replace it. "
-                + naming_advice(session)
-                + "; or pass replace=True to replace it"
-            )
-        stats = compute_stats(
-            session, self.expansion_, chunk_size=self.chunk_size, drift=int(self.drift)
-        )
-        self.session_fits_[session.name] = self.readout_from_stats(stats, session)
-        return self
-
-    def has_readout_for(self, session: Session) -> bool:
-        """Whether the model holds a readout fitted on this session's recording.
-
-        True when a readout is stored under the session's name and its recording has the same
-        :attr:`~sharedrep.Session.fingerprint` (for readouts of model files written before
-        fingerprints were kept: the same neuron names). A session of the same name but another
-        recording gives False: :meth:`fit_readout` it (with ``replace=True``).
-
-        Parameters
-        ----------
-        session : Session
-
-        Returns
-        -------
-        bool
-        """
-        self._check_fitted()
-        fit = self.session_fits_.get(session.name)
-        return fit is not None and same_recording(fit, session)
-
-    def readout_from_stats(self, stats: SessionStats, session: Session) -> SessionFit:
-        """A session's readout from its statistics (all blocks summed), ``W`` fixed.
-
-        Parameters
-        ----------
-        stats : SessionStats
-            Statistics of (part of) the session, computed with ``self.expansion_``.
-        session : Session
-            For names and metadata.
-
-        Returns
-        -------
-        SessionFit
-        """
-        return self._session_fit(self.standardize_like_fit([stats]), 0, stats, session)
-
-    def standardize_like_fit(
-        self, stats: Sequence[SessionStats], *, warn: bool = True
-    ) -> Standardized:
-        """Centre and scale statistics of (new) sessions as this model scaled its training data.
-
-        Behavior is divided by the fitted pooled standard deviations (so latents and filters are
-        in the model's units); neurons are z-scored within each session when ``zscore`` is set.
-
-        Parameters
-        ----------
-        stats : sequence of SessionStats
-            Computed with ``self.expansion_``.
-        warn : bool
-            Emit warnings for silent neurons.
-
-        Returns
-        -------
-        Standardized
-        """
-        self._check_fitted()
-        return standardize(
-            stats,
-            self.expansion_,
-            self.feature_names_,
-            zscore_neurons=self.zscore,
-            feature_scale=self.behavior_scale_,
-            warn=warn,
-        )
-
     # -- using the model -------------------------------------------------------------------
     def _check_fitted(self) -> None:
         if "coef_" not in self.__dict__:
@@ -782,168 +598,6 @@ class ShaReD:
             )
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-    def _check_features(self, session: Session) -> None:
-        if session.feature_names != self.feature_names_:
-            raise DataError(
-                f"session {session.name!r} has behavior features "
-                f"{list(session.feature_names)}, the model was fitted on "
-                f"{list(self.feature_names_)}"
-            )
-
-    def _session_fit_for(self, session: Session) -> SessionFit:
-        """The stored readout of a session, checked to belong to its recording.
-
-        A session named by its position (it was given no name) must be the very recording the
-        readout was fitted on (same fingerprint): another animal that happens to take the same
-        position in its cohort must never receive a training animal's readout. A session named
-        by the user may be other data of the same neurons (e.g. a held-out part): its neuron
-        names must match.
-        """
-        self._check_fitted()
-        fit = self.session_fits_.get(session.name)
-        if fit is None:
-            raise KeyError(
-                f"session {session.name!r} has no readout; the model knows "
-                f"{list(self.session_fits_)}. Call fit_readout(session) for a new one"
-            )
-        if len(fit.neuron_names) != session.n_neurons:
-            raise DataError(
-                f"session {session.name!r} has {session.n_neurons} neurons but its "
-                f"readout was fitted on {len(fit.neuron_names)}"
-            )
-        if tuple(fit.neuron_names) != tuple(session.neuron_names):
-            differ = [
-                (a, b)
-                for a, b in zip(session.neuron_names, fit.neuron_names, strict=True)
-                if a != b
-            ]
-            raise DataError(
-                f"session {session.name!r}: its neurons are not those its readout was fitted on "
-                f"(first differences, session vs readout: {differ[:3]})"
-            )
-        if session.named_by_position and not same_recording(fit, session):
-            raise DataError(
-                f"session {session.name!r} was given no name, so it is named by its position in "
-                "the cohort, and it is not the recording the model's readout "
-                f"{session.name!r} was fitted on ({describe_difference(fit, session)}): that "
-                "readout belongs to another animal. " + naming_advice(session)
-            )
-        return fit
-
-    def _design(self, session: Session) -> tuple[np.ndarray, np.ndarray]:
-        """The session's design ``(T, q)`` (NaN where the window cannot be built) and the
-        valid rows."""
-        self._check_fitted()
-        self._check_features(session)
-        valid = self.expansion_.valid(
-            session.n_samples, session.segments, session.usable if session.n_omitted else None
-        )
-        phi = self.expansion_.design(
-            np.asarray(session.behavior, dtype=float), valid, session.segments
-        )
-        return phi, valid
-
-    def _nuisance(self, session: Session, fit: SessionFit, valid: np.ndarray) -> np.ndarray:
-        """The session's nuisance regressors ``(T, c)`` (NaN on invalid rows)."""
-        covs = fit.nuisance_names[: fit.n_nuisance - int(self.drift)]
-        if tuple(session.covariate_names) != tuple(covs):
-            raise DataError(
-                f"session {session.name!r} has covariates {list(session.covariate_names)} but "
-                f"its readout was fitted with {list(covs)}"
-            )
-        out = np.full((session.n_samples, fit.n_nuisance), np.nan)
-        rows = np.flatnonzero(valid)
-        out[rows] = nuisance_rows(session, rows, int(self.drift))
-        return out
-
-    def _time_coord(self, session: Session) -> np.ndarray:
-        return np.arange(session.n_samples) if session.time is None else session.time
-
-    def transform(self, session: Session) -> xr.DataArray:
-        """Shared latents ``Z_s = Phi_s W`` of one session.
-
-        Parameters
-        ----------
-        session : Session
-            Any session with the model's behavioral features (its own neurons are not used).
-
-        Returns
-        -------
-        xarray.DataArray, dims (time, component), shape (n_samples, d)
-            Unit pooled variance per component. NaN on samples whose lag window crosses a
-            segment boundary or the recording's edge.
-        """
-        phi, valid = self._design(session)
-        fit = self.session_fits_.get(session.name)
-        if fit is not None and session.named_by_position and not same_recording(fit, session):
-            fit = None  # another recording that took a training session's position
-        mean = fit.mean_phi if fit is not None else np.nanmean(phi[valid], axis=0)
-        Z = ((phi - mean) * self._column_scale) @ self.coef_
-        return xr.DataArray(
-            Z,
-            dims=("time", "component"),
-            coords={
-                "time": self._time_coord(session),
-                "component": np.arange(Z.shape[1]),
-                "session": session.name,
-            },
-            name="latents",
-            attrs={"session": session.name},
-        )
-
-    def predict(self, session: Session) -> xr.DataArray:
-        """Predicted neural activity of a session with a fitted readout, in raw units.
-
-        Returns
-        -------
-        xarray.DataArray, dims (time, neuron), shape (n_samples, n_neurons)
-            NaN where the lag window is incomplete (see :meth:`transform`).
-        """
-        fit = self._session_fit_for(session)
-        phi, valid = self._design(session)
-        coef = fit.coef(self.coef_, self._column_scale)
-        Y = fit.intercept(coef) + phi @ coef
-        if fit.n_nuisance:
-            Y = Y + self._nuisance(session, fit, valid) @ fit.nuisance_coef
-        return xr.DataArray(
-            Y,
-            dims=("time", "neuron"),
-            coords={
-                "time": self._time_coord(session),
-                "neuron": list(fit.neuron_names),
-                "session": session.name,
-            },
-            name="prediction",
-            attrs={"session": session.name},
-        )
-
-    def score(self, data: Cohort | Session | Sequence[Session]) -> Scores:
-        """R² of the fitted model on sessions it has readouts for.
-
-        Computed from the sessions' sufficient statistics (one pass), with each session's
-        fitted intercept and readout; the total variance is about the data's own mean.
-
-        Returns
-        -------
-        Scores
-            ``.neuron``, ``.session`` and ``.pooled`` R²; ``float(scores)`` is the pooled one.
-        """
-        self._check_fitted()
-        cohort = as_cohort(data)
-        sse, sst, neurons = [], [], []
-        for session in cohort:
-            self._check_features(session)
-            fit = self._session_fit_for(session)
-            st = compute_stats(
-                session, self.expansion_, chunk_size=self.chunk_size, drift=int(self.drift)
-            )
-            coef = fit.coef(self.coef_, self._column_scale)
-            e, t = st.residual_ss(coef, fit.intercept(coef), fit.nuisance_coef)
-            sse.append(e)
-            sst.append(t)
-            neurons.append(fit.neuron_names)
-        return Scores.from_sums(cohort.names, neurons, sse, sst)
-
     def save(self, path: Any) -> Any:
         """Save the model (parameters and learned state) to a pickle-free, versioned file.
 
@@ -959,7 +613,7 @@ class ShaReD:
         -------
         pathlib.Path
         """
-        from .persist import save_model  # local: the estimator never imports I/O at load time
+        from ..persist import save_model  # local: the estimator never imports I/O at load time
 
         return save_model(self, path)
 
