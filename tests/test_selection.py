@@ -68,6 +68,30 @@ def test_fold_subtraction_matches_refit_from_raw_data():
             np.testing.assert_allclose(cv_sst[1, sl], total, rtol=1e-9)
 
 
+def test_fold_statistics_keep_no_training_sets_alive():
+    """A training set is the total minus a fold, made on request: once its user lets go, its
+    S q x q Grams are freed (K cached sets doubled the memory of a wide cross-validation), and
+    asking again gives the same sums."""
+    import gc
+    import weakref
+
+    cohort, truth = sr.simulate.cohort(n_sessions=2, n_samples=600, seed=5)
+    fs = FoldStats.compute(cohort, sr.ShaReD(lags=truth.lags), 3)
+    first = fs.train(1)
+    kept = [weakref.ref(st.phi_phi) for st in first]
+    grams = [st.phi_phi.copy() for st in first]
+    del first
+    gc.collect()
+    assert all(ref() is None for ref in kept)
+    for again, gram in zip(fs.train(1), grams, strict=True):
+        np.testing.assert_array_equal(again.phi_phi, gram)
+    del again
+    _cv_fold(fs, 0, 1.0, [1], {"lags": truth.lags})  # a fold task keeps none either
+    gc.collect()
+    alive = [o for o in gc.get_objects() if isinstance(o, sr.stats.SessionStats)]
+    assert len(alive) == len(fs.stats) + len(fs.total())  # the folds and their cached totals
+
+
 def test_wide_fold_task_fits_downwards_and_matches_refits():
     """q = 240 (a search subspace): the fold task fits rank 3 first, then 2 and 1 each from the
     rank above; every rank's held-out score equals that of a model refitted on the raw data of
