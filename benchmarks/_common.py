@@ -68,14 +68,14 @@ def best_of_threads(fn, *args, **kwargs) -> tuple[float, int]:
     return best, best_n
 
 
-def peak_mb(fn, *args, **kw) -> float:
-    """Peak memory (MB) that ``fn(*args)`` allocates (tracemalloc: numpy's and Python's
+def peak_bytes(fn, *args, **kw) -> int:
+    """Peak memory (bytes) that ``fn(*args)`` allocates (tracemalloc: numpy's and Python's
     allocations; data built before the call are not counted)."""
     import tracemalloc
 
     tracemalloc.start()
     try:
         fn(*args, **kw)
-        return tracemalloc.get_traced_memory()[1] / 1e6
+        return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

@@ -72,7 +72,7 @@ def point(axis: str, value: int, folder: str) -> dict[str, float]:
     import time
 
     import sharedrep as sr
-    from _common import peak_mb
+    from _common import peak_bytes
 
     rng = np.random.default_rng(0)
     S, T, n, q = 4, 5000, 50, 50
@@ -108,7 +108,7 @@ def point(axis: str, value: int, folder: str) -> dict[str, float]:
     t0 = time.perf_counter()
     model.fit(sessions)
     wall = time.perf_counter() - t0
-    peak = peak_mb(model.fit, sessions) * 1e6
+    peak = peak_bytes(model.fit, sessions)
     return {"wall_s": wall, "peak_bytes": peak, "S": S, "T": T, "n": n, "q": q}
 
 

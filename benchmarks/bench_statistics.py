@@ -36,7 +36,7 @@ from functools import partial
 import numpy as np
 
 import sharedrep as sr
-from _common import LAGS, best_of_threads, core_cohort, emit, peak_mb
+from _common import LAGS, best_of_threads, core_cohort, emit, peak_bytes
 from sharedrep import inference, selection
 from sharedrep.selection import FoldStats
 from sharedrep.selection._cv import _base_params, _cross_validate_stats
@@ -169,8 +169,8 @@ def wide(args: argparse.Namespace) -> None:
         cv_t.append(t)
     (t_fit, fit_threads), t_cv = min(fit_t), min(cv_t)
     # peak memory, in an untimed run of each (tracemalloc sees numpy's allocations)
-    fit_mb = peak_mb(sr.ShaReD(4, lags=lags, alpha=10.0).fit, cohort)
-    cv_mb = peak_mb(sr.cross_validate, cohort, range(1, 11), [10.0], folds=5, lags=lags)
+    fit_mb = peak_bytes(sr.ShaReD(4, lags=lags, alpha=10.0).fit, cohort) / 1e6
+    cv_mb = peak_bytes(sr.cross_validate, cohort, range(1, 11), [10.0], folds=5, lags=lags) / 1e6
     lines = [
         "### Wide design: 8 sessions x 20,000 samples x 100 pure-noise neurons, q = 1,000 "
         "(25 features x 40 lags), continuous",

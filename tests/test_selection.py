@@ -68,7 +68,7 @@ def test_fold_subtraction_matches_refit_from_raw_data():
             np.testing.assert_allclose(cv_sst[1, sl], total, rtol=1e-9)
 
 
-def test_fold_statistics_keep_no_training_sets_alive():
+def test_fold_statistics_keep_no_training_sets_alive(monkeypatch):
     """A training set is the total minus a fold, made on request: once its user lets go, its
     S q x q Grams are freed (K cached sets doubled the memory of a wide cross-validation), and
     asking again gives the same sums."""
@@ -86,10 +86,19 @@ def test_fold_statistics_keep_no_training_sets_alive():
     for again, gram in zip(fs.train(1), grams, strict=True):
         np.testing.assert_array_equal(again.phi_phi, gram)
     del again
-    _cv_fold(fs, 0, 1.0, [1], {"lags": truth.lags})  # a fold task keeps none either
+    made = []  # a fold task keeps none either: every training set it makes is freed
+    without = sr.stats.SessionStats.without
+
+    def tracked(self, *args, **kwargs):
+        out = without(self, *args, **kwargs)
+        made.append(weakref.ref(out.phi_phi))
+        return out
+
+    monkeypatch.setattr(sr.stats.SessionStats, "without", tracked)
+    _cv_fold(fs, 0, 1.0, [1], {"lags": truth.lags})
     gc.collect()
-    alive = [o for o in gc.get_objects() if isinstance(o, sr.stats.SessionStats)]
-    assert len(alive) == len(fs.stats) + len(fs.total())  # the folds and their cached totals
+    assert len(made) == len(fs.stats)
+    assert all(ref() is None for ref in made)
 
 
 def test_wide_fold_task_fits_downwards_and_matches_refits():

@@ -262,7 +262,9 @@ def compute_stats(
                 raise _not_finite(session, piece)
             if in_M:
                 pp = M[:q, :q]
-                if direct:  # a GEMM's q x q block: symmetric to round-off only
+                # the direct rows' product is symmetric exactly (syrk); the basis-mapped
+                # lagged part B'(Phi'Phi)B only to round-off
+                if lag_to_basis is not None:
                     pp += pp.T
                     pp *= 0.5
                 if lag_major:  # added in the design's feature-major order, in place
