@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -393,3 +395,95 @@ def test_neural_data_of_any_dtype_give_the_statistics_of_their_float64_copy(dtyp
     cov, cross, ysq, _ = _projected_reference(centred, list(range(-3, 4)), None, 0)
     for got, want in [(part.cov_phi, cov), (part.cross, cross), (part.y_sq, ysq)]:
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-10 * np.abs(want).max())
+
+
+# -- standardisation in place, for the statistics a fit owns ------------------------------------
+def _covariate_cohort(seed=5):
+    rng = np.random.default_rng(seed)
+    sessions = []
+    for i, T in enumerate((500, 650, 580)):
+        X = rng.normal(size=(T, 3)) * [1.0, 30.0, 0.01]
+        Y = X @ rng.normal(size=(3, 6 + i)) + rng.normal(size=(T, 6 + i)) + 4.0
+        cov = np.linspace(0, 1, T)[:, None] + rng.normal(size=(T, 1))
+        sessions.append(sr.Session(X, Y, covariates=cov, name=f"s{i}"))
+    return sr.Cohort(sessions)
+
+
+def test_standardize_in_place_equals_the_copy_and_spends_only_owned_stats():
+    from sharedrep.backend import cohort_stats
+    from sharedrep.stats import standardize
+
+    cohort = _covariate_cohort()
+    exp = TemporalExpansion(range(-2, 6))
+    names = cohort.feature_names
+    stats = cohort_stats(cohort, exp, drift=2)
+    raw = [s.phi_phi.copy() for s in stats]
+    copied = standardize(stats, exp, names, ridge=3.0)
+    for s, r in zip(stats, raw, strict=True):  # the default never writes into the statistics
+        np.testing.assert_array_equal(s.phi_phi, r)
+    spent = standardize(stats, exp, names, ridge=3.0, overwrite=True)
+    assert np.shares_memory(spent.cov, stats[0].phi_phi)  # no copy: the pass's own array
+    np.testing.assert_allclose(spent.cov, copied.cov, rtol=0, atol=1e-12 * np.abs(copied.cov).max())
+    for a, b in zip(spent.cross, copied.cross, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # one block from its raw Gram, by the copying partial: D (centred, profiled Phi'Phi) D + ridge
+    cov = dataclasses.replace(stats[1], phi_phi=raw[1]).partial().cov_phi
+    want = copied.column_scale[:, None] * cov * copied.column_scale[None, :]
+    want[np.diag_indices_from(want)] += 3.0
+    np.testing.assert_allclose(spent.cov[1], want, rtol=0, atol=1e-12 * np.abs(want).max())
+
+
+def test_standardize_overwrite_copies_stats_that_are_not_one_array():
+    from sharedrep.backend import cohort_stats
+    from sharedrep.stats import standardize
+
+    cohort = _covariate_cohort()
+    exp = TemporalExpansion(range(3))
+    stats = cohort_stats(cohort, exp)
+    for chosen in ([stats[2], stats[0], stats[1]], stats[:2], [s.block(0) for s in stats[1:]]):
+        before = [s.phi_phi.copy() for s in chosen]
+        want = standardize(chosen, exp, cohort.feature_names)
+        got = standardize(chosen, exp, cohort.feature_names, overwrite=True)
+        assert not np.shares_memory(got.cov, chosen[0].phi_phi)
+        np.testing.assert_array_equal(got.cov, want.cov)
+        for s, b in zip(chosen, before, strict=True):
+            np.testing.assert_array_equal(s.phi_phi, b)
+
+
+def test_fit_spends_its_own_statistics_and_never_the_callers():
+    cohort = _covariate_cohort()
+    model = sr.ShaReD(2, lags=range(-2, 6), alpha=2.0, drift=2)
+    stats = model.statistics(cohort)
+    before = [s.phi_phi.copy() for s in stats]
+    from_stats = sr.ShaReD(**model.get_params()).fit_from_stats(stats, cohort)
+    for s, b in zip(stats, before, strict=True):
+        np.testing.assert_array_equal(s.phi_phi, b)
+    fitted = model.fit(cohort)  # in place on the pass it made itself
+    np.testing.assert_allclose(fitted.coef_, from_stats.coef_, rtol=0, atol=1e-10)
+    for name in cohort.names:
+        a, b = fitted.session_fits_[name], from_stats.session_fits_[name]
+        np.testing.assert_allclose(a.readout, b.readout, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(a.nuisance_coef, b.nuisance_coef, rtol=1e-9, atol=1e-10)
+
+
+def test_fold_training_grams_are_one_array_equal_to_total_minus_fold():
+    from sharedrep.selection import FoldStats
+    from sharedrep.stats import standardize
+
+    cohort = _covariate_cohort()
+    model = sr.ShaReD(2, lags=range(4))
+    folds = FoldStats.compute(cohort, model, 4)
+    train = folds.train(1)
+    for s, t in zip(folds.stats, train, strict=True):
+        want = s.phi_phi[[0, 2, 3]].sum(axis=0)
+        np.testing.assert_allclose(t.phi_phi[0], want, rtol=0, atol=1e-12 * np.abs(want).max())
+    # one array for every session, so that a fold task standardizes them without a copy
+    std = standardize(train, folds.expansion, cohort.feature_names, overwrite=True)
+    assert all(np.shares_memory(std.cov, t.phi_phi) for t in train)
+
+
+def test_statistics_out_of_the_wrong_shape_names_the_session(small_cohort):
+    cohort, _ = small_cohort
+    exp = TemporalExpansion(range(3))
+    with pytest.raises(ValueError, match=r"session 'session0'.*shape \(1, 9, 9\)"):
+        sr.compute_stats(cohort[0], exp, out=np.empty((1, 8, 8)))

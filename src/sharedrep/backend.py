@@ -76,10 +76,12 @@ def chunk_stats_task(
     gram: bool,
     chunk_size: int | None,
     drift: int = 0,
+    out: np.ndarray | None = None,
 ) -> SessionStats:
     """Task: statistics of rows ``[start, stop)`` of a session about its shifts.
 
-    With ``rows`` and ``shift`` None: the whole session in one pass (the serial backend's task).
+    With ``rows`` and ``shift`` None: the whole session in one pass (the serial backend's task),
+    its ``phi_phi`` accumulated in ``out`` when given (see :func:`compute_stats`).
     """
     return compute_stats(
         session,
@@ -91,6 +93,7 @@ def chunk_stats_task(
         rows=rows,
         shift=shift,
         drift=drift,
+        out=out,
     )
 
 
@@ -129,6 +132,10 @@ class SerialBackend:
         single-threaded BLAS: numpy releases the GIL in the products and in the memory-bound
         gathers around them, so both use every core (BLAS threads alone leave the gathers on
         one). Memory is then one chunk per thread.
+
+        The sessions' ``phi_phi`` are slices of one ``(S, K, q, q)`` array, so that a fit that
+        owns these statistics standardizes them in place (:func:`~sharedrep.stats.standardize`
+        with ``overwrite=True``) instead of copying ``S q^2`` floats.
         """
         whole = partial(
             chunk_stats_task, expansion=expansion, rows=None, shift=None,
@@ -136,7 +143,9 @@ class SerialBackend:
         )  # fmt: skip
         labels, n_folds = _fold_args(cohort, folds, n_folds)
         whole = partial(whole, n_folds=n_folds)
-        return self.map(lambda s, f: whole(s, folds=f), cohort, labels)
+        q = expansion.n_columns(len(cohort.feature_names))
+        grams = np.empty((len(cohort), 1 if n_folds is None else n_folds, q, q))
+        return self.map(lambda s, f, g: whole(s, folds=f, out=g), cohort, labels, grams)
 
     def __repr__(self) -> str:
         return "SerialBackend()"

@@ -314,7 +314,10 @@ class ShaReD(NewSessions):
         self
         """
         cohort = as_cohort(cohort)
-        return self.fit_from_stats(self.statistics(cohort), cohort)
+        stats = self.statistics(cohort)
+        with single_blas_thread():  # see fit_from_stats
+            # these statistics are the fit's own: standardized in place, not copied
+            return self._fit_from_stats(stats, cohort, None, overwrite=True)
 
     def fit_from_stats(
         self,
@@ -346,7 +349,11 @@ class ShaReD(NewSessions):
             return self._fit_from_stats(stats, cohort, init)
 
     def _fit_from_stats(
-        self, stats: Sequence[SessionStats], cohort: Cohort, init: np.ndarray | None
+        self,
+        stats: Sequence[SessionStats],
+        cohort: Cohort,
+        init: np.ndarray | None,
+        overwrite: bool = False,
     ) -> ShaReD:
         cohort = as_cohort(cohort)
         expansion = self._check_params(cohort.feature_names)
@@ -354,7 +361,12 @@ class ShaReD(NewSessions):
             raise ValueError(f"{len(stats)} statistics for {len(cohort)} sessions")
         p = len(cohort.feature_names)
         std = standardize(
-            stats, expansion, cohort.feature_names, zscore_neurons=self.zscore, ridge=self.alpha
+            stats,
+            expansion,
+            cohort.feature_names,
+            zscore_neurons=self.zscore,
+            ridge=self.alpha,
+            overwrite=overwrite,
         )
         act = std.active
         d = int(self.n_components)

@@ -124,10 +124,14 @@ class FoldStats:
         Not cached: a subtraction per field is cheap next to the fits that use it, while ``K``
         cached training sets would double the memory the fold statistics hold (``S q^2`` floats
         each: 320 MB for 8 sessions at q = 1,000, where a 3-alpha CV peaked at 1.13 GB with the
-        cache and at 0.78 GB without it, each fold task dropping its copy once standardized).
+        cache and at 0.78 GB without it). The sessions' ``phi_phi`` are slices of one
+        ``(S, 1, q, q)`` array, which a fold task standardizes in place
+        (:func:`~sharedrep.stats.standardize` with ``overwrite=True``): one copy of the Grams
+        per task, not two.
         """
         totals = self.total()
-        return [s.without(k, t) for s, t in zip(self.stats, totals, strict=True)]
+        grams = np.empty((len(totals), *totals[0].phi_phi.shape))
+        return [s.without(k, t, out=g) for s, t, g in zip(self.stats, totals, grams, strict=True)]
 
     def test(self, k: int | Sequence[int]) -> list[SessionStats]:
         """Statistics of fold(s) ``k`` alone in every session."""
@@ -266,9 +270,10 @@ def _cv_fold(
         cohort.feature_names,
         zscore_neurons=model.zscore,
         ridge=alpha,
+        overwrite=True,  # the task's own training Grams: standardized in place
     )
     trained = stack(train, gram=False)  # for the intercepts: training means
-    del train  # its S q x q Grams: the fits read the standardized copies
+    del train
     if d_max > 0:
         model._check_rank(std, cohort, d_max)
         problem = model._subspace_problem(std, cohort)

@@ -100,6 +100,7 @@ def compute_stats(
     rows: slice | tuple[int, int] | None = None,
     shift: Shifts | None = None,
     drift: int = 0,
+    out: np.ndarray | None = None,
 ) -> SessionStats:
     """One pass over a session, accumulating its sufficient statistics.
 
@@ -131,6 +132,10 @@ def compute_stats(
     drift : int
         Number of smooth functions of recording time (:func:`~sharedrep.features.drift_basis`)
         added to the session's covariates as nuisance regressors.
+    out : ndarray, shape (K, q, q), optional
+        Where to accumulate ``phi_phi`` (zeroed first; C-ordered float64). A caller that stacks
+        the sessions' Grams (:meth:`~sharedrep.backend.SerialBackend.cohort_stats`) gives
+        each session its slice of one array, which a fit can then standardize in place.
 
     Returns
     -------
@@ -170,7 +175,8 @@ def compute_stats(
 
     count, omitted = np.zeros(K), np.zeros(K)
     sum_phi, sum_y, sum_nu = np.zeros((K, q)), np.zeros((K, n)), np.zeros((K, c))
-    phi_phi, phi_y, phi_nu = np.zeros((K, q, q)), np.zeros((K, q, n)), np.zeros((K, q, c))
+    phi_phi = _zeroed(out, (K, q, q), name)
+    phi_y, phi_nu = np.zeros((K, q, n)), np.zeros((K, q, c))
     nu_nu, nu_y = np.zeros((K, c, c)), np.zeros((K, c, n))
     y_sq = np.zeros((K, n, n)) if gram else np.zeros((K, n))
     sum_x, sum_xx = np.zeros((K, p)), np.zeros((K, p))
@@ -319,6 +325,19 @@ def compute_stats(
         shift_phi,
         nuisance_names(session, int(drift)),
     )
+
+
+def _zeroed(out: np.ndarray | None, shape: tuple[int, ...], name: str) -> np.ndarray:
+    """``out`` zeroed, after checking it can hold a session's ``phi_phi``; a new array without."""
+    if out is None:
+        return np.zeros(shape)
+    if out.shape != shape or out.dtype != np.float64 or not out.flags.c_contiguous:
+        raise ValueError(
+            f"session {name!r}: out must be a C-ordered float64 array of shape {shape}, got "
+            f"{out.dtype} {out.shape}"
+        )
+    out[...] = 0.0
+    return out
 
 
 def _basis_map(expansion: TemporalExpansion, p: int) -> np.ndarray:

@@ -202,14 +202,23 @@ class SessionStats:
         idx = np.atleast_1d(k)
         return self._map(lambda a: a[idx].sum(axis=0, keepdims=True))
 
-    def without(self, k: int | Sequence[int], total: SessionStats | None = None) -> SessionStats:
+    def without(
+        self,
+        k: int | Sequence[int],
+        total: SessionStats | None = None,
+        out: np.ndarray | None = None,
+    ) -> SessionStats:
         """Statistics of all blocks except ``k``: the training set of fold ``k``.
 
         The total minus the held-out blocks: a sum and a subtraction per field, not a copy of the
-        kept blocks. ``total`` (:meth:`total`, when already at hand) spares the sum.
+        kept blocks. ``total`` (:meth:`total`, when already at hand) spares the sum; ``out``,
+        shape (1, q, q), receives the training ``phi_phi`` (e.g. a slice of one array for every
+        session, which :func:`~sharedrep.stats.standardize` can then overwrite).
         """
         total, held = self.total() if total is None else total, self.block(k)
-        return replace(total, **{f: getattr(total, f) - getattr(held, f) for f in self._BLOCKED})
+        fields = {f: getattr(total, f) - getattr(held, f) for f in self._BLOCKED if f != "phi_phi"}
+        phi_phi = np.subtract(total.phi_phi, held.phi_phi, out=out)
+        return replace(total, phi_phi=phi_phi, **fields)
 
     def __add__(self, other: SessionStats) -> SessionStats:
         """Block-wise sum of two statistics of the same session (same shifts)."""
