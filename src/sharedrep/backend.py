@@ -135,7 +135,8 @@ class SerialBackend:
 
         The sessions' ``phi_phi`` are slices of one ``(S, K, q, q)`` array, so that a fit that
         owns these statistics standardizes them in place (:func:`~sharedrep.stats.standardize`
-        with ``overwrite=True``) instead of copying ``S q^2`` floats.
+        with ``overwrite=True``) instead of copying ``S q^2`` floats. (Keeping one session's
+        statistics therefore keeps every session's Grams.)
         """
         whole = partial(
             chunk_stats_task, expansion=expansion, rows=None, shift=None,

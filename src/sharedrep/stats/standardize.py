@@ -124,9 +124,8 @@ def standardize(
     --------
     >>> import sharedrep as sr
     >>> cohort, _ = sr.simulate.cohort(n_sessions=2, n_samples=300, n_features=2, seed=0)
-    >>> model = sr.ShaReD(1, lags=range(3))
-    >>> stats = model.statistics(cohort)
-    >>> expansion = model._check_params(cohort.feature_names)
+    >>> stats = sr.ShaReD(1, lags=range(3)).statistics(cohort)  # one array for all sessions
+    >>> expansion = sr.TemporalExpansion(range(3))
     >>> copied = standardize(stats, expansion, cohort.feature_names)
     >>> spent = standardize(stats, expansion, cohort.feature_names, overwrite=True)
     >>> bool(np.allclose(copied.cov, spent.cov)), np.shares_memory(spent.cov, stats[0].phi_phi)
