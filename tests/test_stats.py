@@ -459,11 +459,14 @@ def test_fit_spends_its_own_statistics_and_never_the_callers():
     for s, b in zip(stats, before, strict=True):
         np.testing.assert_array_equal(s.phi_phi, b)
     fitted = model.fit(cohort)  # in place on the pass it made itself
-    np.testing.assert_allclose(fitted.coef_, from_stats.coef_, rtol=0, atol=1e-10)
-    for name in cohort.names:
-        a, b = fitted.session_fits_[name], from_stats.session_fits_[name]
-        np.testing.assert_allclose(a.readout, b.readout, rtol=0, atol=1e-10)
-        np.testing.assert_allclose(a.nuisance_coef, b.nuisance_coef, rtol=1e-9, atol=1e-10)
+    spent = sr.ShaReD(**model.get_params()).fit_from_stats(stats, cohort, overwrite=True)
+    assert not np.array_equal(stats[0].phi_phi, before[0])  # asked to: written
+    for m in (fitted, spent):
+        np.testing.assert_allclose(m.coef_, from_stats.coef_, rtol=0, atol=1e-10)
+        for name in cohort.names:
+            a, b = m.session_fits_[name], from_stats.session_fits_[name]
+            np.testing.assert_allclose(a.readout, b.readout, rtol=0, atol=1e-10)
+            np.testing.assert_allclose(a.nuisance_coef, b.nuisance_coef, rtol=1e-9, atol=1e-10)
 
 
 def test_fold_training_grams_are_one_array_equal_to_total_minus_fold():

@@ -314,10 +314,8 @@ class ShaReD(NewSessions):
         self
         """
         cohort = as_cohort(cohort)
-        stats = self.statistics(cohort)
-        with single_blas_thread():  # see fit_from_stats
-            # these statistics are the fit's own: standardized in place, not copied
-            return self._fit_from_stats(stats, cohort, None, overwrite=True)
+        # these statistics are the fit's own: standardized in place, not copied
+        return self.fit_from_stats(self.statistics(cohort), cohort, overwrite=True)
 
     def fit_from_stats(
         self,
@@ -325,6 +323,7 @@ class ShaReD(NewSessions):
         cohort: Cohort,
         *,
         init: np.ndarray | None = None,
+        overwrite: bool = False,
     ) -> ShaReD:
         """Fit from precomputed sufficient statistics (e.g. training folds, or a cluster).
 
@@ -337,6 +336,11 @@ class ShaReD(NewSessions):
         init : ndarray, shape (q, n_components), optional
             Starting point of the optimiser in ``coef_`` units (e.g. the ``coef_`` of a fit on
             overlapping data); used only if it starts higher than the default start.
+        overwrite : bool
+            The statistics are not used again: where their ``phi_phi`` are one array (as
+            :meth:`statistics` and :meth:`~sharedrep.selection.FoldStats.train` give them), the
+            fit standardizes them in place instead of copying ``S q^2`` floats, and they are
+            spent (see :func:`~sharedrep.stats.standardize`). Default: never written.
 
         Returns
         -------
@@ -346,7 +350,7 @@ class ShaReD(NewSessions):
         # only add synchronisation there (many times slower on a busy machine), whereas the
         # large products of the statistics pass keep them.
         with single_blas_thread():
-            return self._fit_from_stats(stats, cohort, init)
+            return self._fit_from_stats(stats, cohort, init, overwrite)
 
     def _fit_from_stats(
         self,

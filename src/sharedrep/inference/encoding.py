@@ -192,7 +192,10 @@ def encoding_map(
     totals = fs.total()
     fold_models = None
     if mode == "folds":  # one W per held-out fold, from all sessions' other folds
-        fold_models = [ShaReD(**params).fit_from_stats(fs.train(k), cohort) for k in range(K)]
+        fold_models = [
+            ShaReD(**params).fit_from_stats(fs.train(k), cohort, overwrite=True)  # its own copy
+            for k in range(K)
+        ]
     rng = np.random.default_rng(seed)
     neu_rows, comp_rows, ses_rows = [], [], []
     d = model.coef_.shape[1]
