@@ -357,7 +357,7 @@ class ShaReD(NewSessions):
         stats: Sequence[SessionStats],
         cohort: Cohort,
         init: np.ndarray | None,
-        overwrite: bool = False,
+        overwrite: bool,
     ) -> ShaReD:
         cohort = as_cohort(cohort)
         expansion = self._check_params(cohort.feature_names)

@@ -273,7 +273,6 @@ def _cv_fold(
         overwrite=True,  # the task's own training Grams: standardized in place
     )
     trained = stack(train, gram=False)  # for the intercepts: training means
-    del train
     if d_max > 0:
         model._check_rank(std, cohort, d_max)
         problem = model._subspace_problem(std, cohort)

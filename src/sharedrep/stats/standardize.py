@@ -200,26 +200,22 @@ def standardize(
 def _stacked(blocks: Sequence[np.ndarray]) -> np.ndarray | None:
     """The writeable, C-ordered ``(S, q, q)`` array whose slices are ``blocks``, in order, or
     None when they are not consecutive slices of one such array."""
-    first = blocks[0]
-    root = first
+    root = blocks[0]
     while isinstance(root.base, np.ndarray):
         root = root.base
     if not (
         root.flags.c_contiguous
         and root.flags.writeable
         and root.dtype == np.float64
-        and root.size == len(blocks) * first.size
+        and root.size == len(blocks) * blocks[0].size
     ):
         return None
-    start = root.__array_interface__["data"][0]
-    for i, b in enumerate(blocks):
-        if (
-            b.shape != first.shape
-            or not b.flags.c_contiguous
-            or b.__array_interface__["data"][0] != start + i * first.nbytes
-        ):
-            return None
-    return root.reshape(len(blocks), *first.shape)
+    stacked = root.reshape(len(blocks), *blocks[0].shape)  # a view: root is contiguous
+    # the same memory, shape and strides: each block is that slice of the stack
+    same = all(
+        b.__array_interface__ == v.__array_interface__ for b, v in zip(blocks, stacked, strict=True)
+    )
+    return stacked if same else None
 
 
 #: sessions already warned about by :func:`_warn_unit_mismatch`, by the identity of their
