@@ -485,6 +485,40 @@ def test_fold_training_grams_are_one_array_equal_to_total_minus_fold():
     assert all(np.shares_memory(std.cov, t.phi_phi) for t in train)
 
 
+def test_fold_tasks_in_threads_sum_the_whole_session_totals_once(monkeypatch):
+    import threading
+    import time
+
+    from sharedrep.selection import FoldStats
+    from sharedrep.stats import SessionStats
+
+    cohort = _covariate_cohort()
+    folds = FoldStats.compute(cohort, sr.ShaReD(2, lags=range(4)), 4)
+    calls = []
+    total = SessionStats.total
+
+    def slow_total(self):  # widens the window in which two tasks would both sum the folds
+        calls.append(self.name)
+        time.sleep(0.05)
+        return total(self)
+
+    monkeypatch.setattr(SessionStats, "total", slow_total)
+    trains = {}
+    tasks = [
+        threading.Thread(target=lambda k=k: trains.update({k: folds.train(k)})) for k in (0, 1)
+    ]
+    for task in tasks:
+        task.start()
+    for task in tasks:
+        task.join()
+    assert sorted(calls) == sorted(cohort.names)  # once per session, not once per task
+    for k in (0, 1):
+        for s, t in zip(folds.stats, trains[k], strict=True):
+            keep = [j for j in range(4) if j != k]
+            want = s.phi_phi[keep].sum(axis=0)
+            np.testing.assert_allclose(t.phi_phi[0], want, rtol=0, atol=1e-12 * np.abs(want).max())
+
+
 def test_statistics_out_of_the_wrong_shape_names_the_session(small_cohort):
     cohort, _ = small_cohort
     exp = TemporalExpansion(range(3))

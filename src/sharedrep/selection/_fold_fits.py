@@ -5,6 +5,7 @@ fits every rank of one training fold (:func:`_cv_fold`)."""
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,9 @@ RULES = ("1se", "max")
 #: it moves no grid point's held-out R² by more than 0.05 of its standard error over folds
 #: against tol 1e-10 (benchmarks/bench_cv_tolerance.py); the final refit uses the model's ``tol``
 CV_TOL = 1e-6
+#: guards the whole-session totals every FoldStats caches (fold tasks run in threads); one lock
+#: for all, as a lock per instance would not survive the pickling that sends them to a cluster
+_CACHE_LOCK = threading.Lock()
 
 
 # -- the fold machinery ------------------------------------------------------------------------
@@ -147,9 +151,11 @@ class FoldStats:
     def total(self) -> list[SessionStats]:
         """Whole-session statistics (all folds summed; cached: every fold's training set is
         this minus the fold)."""
-        if "_total" not in self.__dict__:
-            self.__dict__["_total"] = [s.total() for s in self.stats]
-        return list(self.__dict__["_total"])
+        # under a lock: the first fold tasks, in threads, would otherwise each sum all S K q^2
+        with _CACHE_LOCK:
+            if "_total" not in self.__dict__:
+                self.__dict__["_total"] = [s.total() for s in self.stats]
+            return list(self.__dict__["_total"])
 
     def heldout(
         self,
