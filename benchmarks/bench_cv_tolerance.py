@@ -35,8 +35,10 @@ from _common import LAGS, core_cohort, emit
 TOLERANCES = (1e-10, 1e-6, 1e-5, 1e-4)
 
 
-def cohorts(names: list[str], args: argparse.Namespace) -> list[tuple[str, sr.Cohort, dict]]:
-    """``(label, cohort, cross_validate keywords)`` for each cohort asked for."""
+def cohorts(
+    names: list[str], args: argparse.Namespace
+) -> list[tuple[str, sr.Cohort, list[float], dict]]:
+    """``(label, cohort, alphas, other cross_validate keywords)`` for each cohort asked for."""
     out = []
     for name in names:
         if name == "core":
@@ -44,29 +46,26 @@ def cohorts(names: list[str], args: argparse.Namespace) -> list[tuple[str, sr.Co
                 args.sessions, args.samples, args.neurons, 4, trial_length=(200, 400)
             )
             label = f"core ({args.sessions} x {args.samples} x {args.neurons}, q = 100)"
-            out.append((label, cohort, dict(lags=LAGS, alphas=[1.0])))
+            out.append((label, cohort, [1.0], dict(lags=LAGS)))
         elif name == "wide":
             from bench_fit import wide_cohort
 
             label = "wide (8 x 20,000 x 100 pure noise, q = 1,000)"
-            kw = dict(lags=range(40), alphas=[10.0])
-            out.append((label, wide_cohort(8, 20_000, 100, 25), kw))
+            out.append((label, wide_cohort(8, 20_000, 100, 25), [10.0], dict(lags=range(40))))
         else:
             try:
                 if name == "reaching":
                     cohort = sr.datasets.fetch_reaching()
-                    kw = dict(lags=range(60), alphas=[1.0, 100.0])
+                    kw = dict(lags=range(60))
                     label = "reaching (2 monkeys, q = 240)"
                 else:
                     cohort = sr.datasets.fetch_v1_gratings(covariates=("running_speed", "pupil_z"))
-                    kw = dict(
-                        lags=range(33), alphas=[1.0, 100.0], edges={"grating_*_onset": "zero"}
-                    )
+                    kw = dict(lags=range(33), edges={"grating_*_onset": "zero"})
                     label = "v1 (7 mice, q = 264)"
             except sr.SourceError as err:
                 print(f"  {name}: {err} (skipped)")
                 continue
-            out.append((label, cohort, kw))
+            out.append((label, cohort, [1.0, 100.0], kw))
     return out
 
 
@@ -87,8 +86,7 @@ def main() -> None:
         "| max change / SE |",
         "|---|---:|---:|---|---:|---:|",
     ]
-    for label, cohort, kw in cohorts(args.cohort, args):
-        alphas = kw.pop("alphas")
+    for label, cohort, alphas, kw in cohorts(args.cohort, args):
         ref = None
         for tol in TOLERANCES:
             t = time.perf_counter()
